@@ -1,0 +1,182 @@
+//! Builds Kiln's standard library (the guest crates in `traits/`) for `wasm32-wasip2` and
+//! embeds the components in the binary, so a fresh clone needs nothing but `cargo build`.
+//!
+//! The guests are their own workspace, built by a nested cargo into
+//! `<target>/wasm-guests` (never the outer target dir itself: its lock is held). The
+//! `.wasm` files are copied into `OUT_DIR` only when their bytes change, and
+//! `builtins.rs` there lists them for `include_bytes!`.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let root = manifest_dir
+        .parent()
+        .expect("engine/ has a parent")
+        .to_path_buf();
+    let traits = root.join("traits");
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
+
+    let guests = guest_crates(&traits);
+    rerun_if_changed(&root, &traits, &guests);
+    check_target();
+
+    let target_dir = guest_target_dir(&out_dir);
+    build_guests(&traits, &target_dir);
+
+    let release = target_dir.join(TARGET).join("release");
+    let mut table = String::from("/// The built-in definitions.\n");
+    table.push_str("pub static BUILTINS: &[Builtin] = &[\n");
+    for name in &guests {
+        let file = format!("{}.wasm", name.replace('-', "_"));
+        let built = release.join(&file);
+        let bytes = fs::read(&built)
+            .unwrap_or_else(|e| panic!("the guest build produced no {}: {e}", built.display()));
+        let embedded = out_dir.join(&file);
+        if fs::read(&embedded).ok().as_deref() != Some(&bytes[..]) {
+            fs::write(&embedded, &bytes).expect("write OUT_DIR");
+        }
+        let kind = guest_kind(&traits.join(name).join("Cargo.toml"));
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        table.push_str(&format!(
+            "    Builtin {{ name: {name:?}, kind: Kind::{kind}, digest: {digest:?}, \
+             bytes: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{file}\")) }},\n"
+        ));
+    }
+    table.push_str("];\n");
+    let table_path = out_dir.join("builtins.rs");
+    if fs::read_to_string(&table_path).ok().as_deref() != Some(table.as_str()) {
+        fs::write(&table_path, table).expect("write builtins.rs");
+    }
+}
+
+/// `Workload`, `Trait` or `Policy`, from `[package.metadata.kiln] kind = "..."` of a guest's
+/// Cargo.toml: the registry must know which names are traits before it loads any module.
+fn guest_kind(manifest: &Path) -> &'static str {
+    let text = fs::read_to_string(manifest).expect("read a guest Cargo.toml");
+    let mut in_section = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_section = line == "[package.metadata.kiln]";
+        } else if in_section && let Some(value) = line.strip_prefix("kind") {
+            match value.trim_start_matches([' ', '=']).trim_matches('"') {
+                "workload" => return "Workload",
+                "trait" => return "Trait",
+                "policy" => return "Policy",
+                other => panic!("{}: unknown kind {other:?}", manifest.display()),
+            }
+        }
+    }
+    panic!(
+        "{} has no [package.metadata.kiln] kind = \"workload\" | \"trait\" | \"policy\"",
+        manifest.display()
+    )
+}
+
+/// The member crates of `traits/`, from its workspace `members` list.
+fn guest_crates(traits: &Path) -> Vec<String> {
+    let manifest = fs::read_to_string(traits.join("Cargo.toml")).expect("read traits/Cargo.toml");
+    let start = manifest
+        .find("members")
+        .and_then(|i| manifest[i..].find('[').map(|j| i + j + 1))
+        .expect("traits/Cargo.toml has a members list");
+    let end = start
+        + manifest[start..]
+            .find(']')
+            .expect("the members list is closed");
+    manifest[start..end]
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default())
+        .flat_map(|line| line.split(','))
+        .map(|item| item.trim().trim_matches('"').to_string())
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
+fn rerun_if_changed(root: &Path, traits: &Path, guests: &[String]) {
+    let mut paths = vec![
+        traits.join("Cargo.toml"),
+        traits.join("Cargo.lock"),
+        root.join("sdk/wit"),
+        root.join("sdk/Cargo.toml"),
+        root.join("sdk/src"),
+    ];
+    for name in guests {
+        paths.push(traits.join(name).join("Cargo.toml"));
+        paths.push(traits.join(name).join("src"));
+    }
+    for path in paths {
+        println!("cargo::rerun-if-changed={}", path.display());
+    }
+}
+
+/// Fails early, with the fix, when the wasm target is not installed.
+fn check_target() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let libdir = Command::new(&rustc)
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output();
+    let installed = match libdir {
+        Ok(out) if out.status.success() => {
+            Path::new(String::from_utf8_lossy(&out.stdout).trim()).is_dir()
+        }
+        _ => false,
+    };
+    if !installed {
+        println!(
+            "cargo::error=the Rust target {TARGET} is not installed; Kiln's built-in \
+             definitions are compiled to it. Run: rustup target add {TARGET}"
+        );
+        std::process::exit(0);
+    }
+}
+
+/// `<target>/wasm-guests`: the first ancestor of OUT_DIR holding `CACHEDIR.TAG` is the
+/// outer target dir, shared by every profile, so guests build once.
+fn guest_target_dir(out_dir: &Path) -> PathBuf {
+    out_dir
+        .ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map(|target| target.join("wasm-guests"))
+        .unwrap_or_else(|| out_dir.join("wasm-guests"))
+}
+
+fn build_guests(traits: &Path, target_dir: &Path) {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--release", "--locked", "--target", TARGET])
+        .arg("--manifest-path")
+        .arg(traits.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    // The host's flags and wrappers are not the guests' (they broke the guest link, and
+    // clippy's wrapper would lint the guests inside this build script).
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_WRAPPER",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().expect("run cargo for the guest crates");
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for line in stderr.lines() {
+            println!("cargo::warning={line}");
+        }
+        println!("cargo::error=building the built-in definitions in traits/ failed (see above)");
+        std::process::exit(0);
+    }
+}

@@ -1,0 +1,298 @@
+//! The application model and its two input formats: KubeVela's OAM `Application`
+//! (`core.oam.dev/v1beta1`) and the appfile (`name` + `services`).
+//!
+//! Both become one [`Application`]. Every component and trait keeps the path of its node in
+//! the file, so later stages can report errors at the right line ([`Source::site`]).
+
+mod appfile;
+mod application;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result, Site};
+use yaml::{Node, NodeValue, Segment};
+
+/// The file names looked for, in order, when the input is a directory.
+pub const APP_FILE_NAMES: &[&str] = &["vela.yaml", "vela.json", "Appfile", "app.yaml"];
+
+/// Largest application file read (bigger inputs are refused, not parsed).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// An application file's text, parsed, with the name to show in errors.
+#[derive(Debug)]
+pub struct Source {
+    /// The file as the user named it, or `<stdin>`.
+    pub file: String,
+    /// The parsed document.
+    pub root: Node,
+}
+
+impl Source {
+    /// Parses `text`, read from `file`.
+    pub fn parse(file: impl Into<String>, text: &str) -> Result<Source> {
+        let file = file.into();
+        let root = yaml::parse(text).map_err(|e| Error::Syntax {
+            site: Site {
+                file: Some(file.clone()),
+                position: Some((e.position.line, e.position.column)),
+                ..Site::default()
+            },
+            message: e.message,
+        })?;
+        Ok(Source { file, root })
+    }
+
+    /// Reads and parses a file, or the application file in a directory.
+    pub fn read(path: &Path) -> Result<Source> {
+        let file = find_app_file(path)?;
+        let text = read_bounded(&file)?;
+        Source::parse(file.display().to_string(), &text)
+    }
+
+    /// A [`Site`] at `path` in this file: the file, and the line and column of the deepest
+    /// node of `path` that exists.
+    pub fn site(&self, path: &[Segment]) -> Site {
+        let node = self.root.locate(path);
+        Site {
+            file: Some(self.file.clone()),
+            position: Some((node.position.line, node.position.column)),
+            ..Site::default()
+        }
+    }
+
+    pub(crate) fn invalid(&self, path: &[Segment], message: impl Into<String>) -> Error {
+        Error::Invalid {
+            site: Site {
+                field: Some(dotted(path)),
+                ..self.site(path)
+            },
+            message: message.into(),
+        }
+    }
+}
+
+/// The application file of `path`: `path` itself, or the first of [`APP_FILE_NAMES`] in
+/// it when it is a directory.
+pub fn find_app_file(path: &Path) -> Result<PathBuf> {
+    let meta = std::fs::metadata(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    APP_FILE_NAMES
+        .iter()
+        .map(|name| path.join(name))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| Error::Invalid {
+            site: Site {
+                file: Some(path.display().to_string()),
+                ..Site::default()
+            },
+            message: format!(
+                "no application file in this directory (looked for {})",
+                APP_FILE_NAMES.join(", ")
+            ),
+        })
+}
+
+fn read_bounded(file: &Path) -> Result<String> {
+    let io = |source| Error::Io {
+        path: file.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(file).map_err(io)?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Error::Invalid {
+            site: Site {
+                file: Some(file.display().to_string()),
+                ..Site::default()
+            },
+            message: format!(
+                "the file is {} bytes; application files are limited to {MAX_FILE_BYTES}",
+                meta.len()
+            ),
+        });
+    }
+    let bytes = std::fs::read(file).map_err(io)?;
+    String::from_utf8(bytes).map_err(|e| Error::Invalid {
+        site: Site {
+            file: Some(file.display().to_string()),
+            ..Site::default()
+        },
+        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })
+}
+
+/// An application: components with their traits, as read from either format.
+#[derive(Debug, Clone)]
+pub struct Application {
+    pub name: String,
+    /// `metadata.namespace`, when the file sets one.
+    pub namespace: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// Components in file order.
+    pub components: Vec<Component>,
+    /// The file it came from (for error positions).
+    pub source: Arc<Source>,
+}
+
+/// One component: its type, properties and traits.
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub name: String,
+    /// The component type, e.g. `webservice`.
+    pub type_name: String,
+    /// The properties (KubeVela's `parameter`), a JSON object.
+    pub properties: Map<String, Value>,
+    /// Traits in the order they apply.
+    pub traits: Vec<TraitUse>,
+    /// Path of the component's node in the file.
+    pub path: Vec<Segment>,
+    /// Path of the properties' node (the component itself, in an appfile).
+    pub properties_path: Vec<Segment>,
+}
+
+/// A trait attached to a component.
+#[derive(Debug, Clone)]
+pub struct TraitUse {
+    pub type_name: String,
+    pub properties: Map<String, Value>,
+    pub path: Vec<Segment>,
+    pub properties_path: Vec<Segment>,
+}
+
+/// Which definition names are traits (an appfile's service keys depend on it).
+pub trait TraitNames {
+    /// True when a trait definition named `name` is loaded.
+    fn is_trait(&self, name: &str) -> bool;
+}
+
+impl<F: Fn(&str) -> bool> TraitNames for F {
+    fn is_trait(&self, name: &str) -> bool {
+        self(name)
+    }
+}
+
+impl Application {
+    /// Reads an application from a parsed file: an OAM `Application` when the document has
+    /// `apiVersion`, else an appfile (whose service keys are traits when `traits` says so).
+    pub fn from_source(source: Source, traits: &dyn TraitNames) -> Result<Application> {
+        let source = Arc::new(source);
+        if !matches!(source.root.value, NodeValue::Map(_)) {
+            return Err(source.invalid(
+                &[],
+                format!(
+                    "expected a map (an Application or an appfile), found {}",
+                    source.root.type_name()
+                ),
+            ));
+        }
+        if source.root.get("apiVersion").is_some() || source.root.get("kind").is_some() {
+            application::read(source)
+        } else {
+            appfile::read(source, traits)
+        }
+    }
+}
+
+/// `spec.components[0].properties.image`: a path as users read it.
+pub fn dotted(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(k) if k.contains(['.', ' ', '[', '/']) || k.is_empty() => {
+                let _ = write!(out, "[{k:?}]");
+            }
+            Segment::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Segment::Index(i) => {
+                let _ = write!(out, "[{i}]");
+            }
+        }
+    }
+    out
+}
+
+/// Appends a key to a path.
+pub(crate) fn key(path: &[Segment], key: &str) -> Vec<Segment> {
+    let mut p = path.to_vec();
+    p.push(Segment::Key(key.to_string()));
+    p
+}
+
+/// Reads a node that must be a string.
+pub(crate) fn string(source: &Source, node: &Node, path: &[Segment]) -> Result<String> {
+    match &node.value {
+        NodeValue::String(s) => Ok(s.clone()),
+        _ => Err(source.invalid(
+            path,
+            format!("expected a string, found {}", node.type_name()),
+        )),
+    }
+}
+
+/// Reads a node that must be a map (or null, meaning empty) into a JSON object.
+pub(crate) fn object(source: &Source, node: &Node, path: &[Segment]) -> Result<Map<String, Value>> {
+    match node.to_json() {
+        Value::Object(map) => Ok(map),
+        Value::Null => Ok(Map::new()),
+        _ => Err(source.invalid(path, format!("expected a map, found {}", node.type_name()))),
+    }
+}
+
+/// Reads a map of strings (labels, annotations).
+pub(crate) fn string_map(
+    source: &Source,
+    node: &Node,
+    path: &[Segment],
+) -> Result<BTreeMap<String, String>> {
+    let NodeValue::Map(entries) = &node.value else {
+        if node.value == NodeValue::Null {
+            return Ok(BTreeMap::new());
+        }
+        return Err(source.invalid(path, format!("expected a map, found {}", node.type_name())));
+    };
+    entries
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), string(source, v, &key(path, k))?)))
+        .collect()
+}
+
+/// Checks a Kubernetes object name (RFC 1123 label: what a component name must be, since it
+/// names the workload and its Service).
+pub(crate) fn check_name(source: &Source, name: &str, path: &[Segment]) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if valid {
+        Ok(())
+    } else {
+        Err(source.invalid(
+            path,
+            format!(
+                "\"{name}\" is not a valid name: use at most 63 lowercase letters, digits and \
+                 '-', starting and ending with a letter or digit"
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,254 @@
+//! Command-line arguments and the commands they run.
+
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::Value;
+
+use kiln::app::{Application, Source};
+use kiln::definitions::{Kind, Registry};
+use kiln::manifest::{self, Format};
+use kiln::render::{self, ClusterVersion, RenderOptions};
+use kiln::sandbox::{Limits, Sandbox};
+
+/// Render KubeVela applications to Kubernetes manifests, through definitions that run as
+/// sandboxed WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, about)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+
+    /// A directory of definition components (`NAME.wasm`); repeatable.
+    #[arg(short = 'd', long = "definitions", value_name = "DIR", global = true)]
+    definitions: Vec<PathBuf>,
+
+    /// Let definitions from -d replace built-ins of the same name.
+    #[arg(long, global = true)]
+    override_builtins: bool,
+
+    /// Where compiled modules are cached [default: $XDG_CACHE_HOME/kiln or ~/.cache/kiln].
+    #[arg(long, value_name = "DIR", env = "KILN_CACHE_DIR", global = true)]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile every module afresh and cache nothing.
+    #[arg(long, global = true)]
+    no_cache: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render an application file to Kubernetes manifests on stdout.
+    Render(RenderArgs),
+    /// List or describe the available definitions.
+    #[command(subcommand)]
+    Definitions(DefinitionsCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct RenderArgs {
+    /// The application file, a directory holding one (vela.yaml, vela.json, Appfile,
+    /// app.yaml), or - for stdin.
+    #[arg(default_value = ".")]
+    path: String,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Yaml)]
+    output: OutputFormat,
+
+    /// Namespace of the objects (overrides the application's).
+    #[arg(short, long)]
+    namespace: Option<String>,
+
+    /// Kubernetes version to render for, e.g. 1.29 (picks API versions).
+    #[arg(long, value_name = "X.Y", default_value_t = render::DEFAULT_CLUSTER_VERSION)]
+    cluster_version: ClusterVersion,
+
+    /// Add `vela dry-run`'s comment headers (YAML only), to diff against KubeVela.
+    #[arg(long)]
+    vela_headers: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    /// A YAML stream.
+    Yaml,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum DefinitionsCommand {
+    /// One line per definition: name, kind, origin, description.
+    List,
+    /// A definition's parameters, with types, defaults and descriptions.
+    Show {
+        /// The definition's name.
+        name: String,
+    },
+}
+
+/// What a successful command prints.
+pub struct Output {
+    pub stdout: String,
+    pub warnings: Vec<String>,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<Output> {
+    let sandbox = sandbox(&args)?;
+    let mut registry = Registry::builtin();
+    for dir in &args.definitions {
+        registry
+            .add_dir(&sandbox, dir, args.override_builtins)
+            .with_context(|| format!("loading definitions from {}", dir.display()))?;
+    }
+    match &args.command {
+        Command::Render(render_args) => render_command(&sandbox, &registry, render_args),
+        Command::Definitions(DefinitionsCommand::List) => list(&sandbox, &registry),
+        Command::Definitions(DefinitionsCommand::Show { name }) => show(&sandbox, &registry, name),
+    }
+}
+
+fn sandbox(args: &Args) -> Result<Sandbox> {
+    let cache_dir = if args.no_cache {
+        None
+    } else {
+        args.cache_dir.clone().or_else(default_cache_dir)
+    };
+    Sandbox::new(Limits::default(), cache_dir)
+        .map_err(|e| anyhow::anyhow!("{e:#}"))
+        .context("starting the WebAssembly sandbox")
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    let non_empty = |var| std::env::var_os(var).filter(|v| !v.is_empty());
+    non_empty("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| non_empty("HOME").map(|home| Path::new(&home).join(".cache")))
+        .map(|dir| dir.join("kiln"))
+}
+
+fn render_command(sandbox: &Sandbox, registry: &Registry, args: &RenderArgs) -> Result<Output> {
+    let source = if args.path == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .take(kiln::app::MAX_FILE_BYTES + 1)
+            .read_to_string(&mut text)
+            .context("reading the application from stdin")?;
+        if text.len() as u64 > kiln::app::MAX_FILE_BYTES {
+            bail!(
+                "<stdin>: the application is larger than {} bytes",
+                kiln::app::MAX_FILE_BYTES
+            );
+        }
+        Source::parse("<stdin>", &text)?
+    } else {
+        Source::read(Path::new(&args.path))?
+    };
+    let app = Application::from_source(source, &|name: &str| registry.is_trait(name))?;
+    let options = RenderOptions {
+        namespace: args.namespace.clone(),
+        cluster_version: args.cluster_version,
+        revision: String::new(),
+    };
+    let rendered = render::render_app(sandbox, registry, &app, &options)?;
+    let format = match args.output {
+        OutputFormat::Yaml => Format::Yaml,
+        OutputFormat::Json => Format::Json,
+    };
+    Ok(Output {
+        stdout: manifest::write(&rendered.objects, format, &app.name, args.vela_headers),
+        warnings: rendered.warnings,
+    })
+}
+
+fn list(sandbox: &Sandbox, registry: &Registry) -> Result<Output> {
+    let names: Vec<&str> = registry.names().collect();
+    let loaded = registry.load(sandbox, &names.iter().copied().collect())?;
+    let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for kind in [Kind::Workload, Kind::Trait, Kind::Policy] {
+        let of_kind: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| registry.kind(n) == Some(kind))
+            .collect();
+        if of_kind.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{}s:", capitalised(&kind.to_string()));
+        for name in of_kind {
+            let module = loaded.get(name).expect("loaded above");
+            let origin = match registry.origin(name) {
+                Some(kiln::definitions::Origin::File(path)) => format!(" [{}]", path.display()),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "  {name:width$}  {}{origin}",
+                module
+                    .metadata
+                    .description
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(Output {
+        stdout: out,
+        warnings: Vec::new(),
+    })
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn show(sandbox: &Sandbox, registry: &Registry, name: &str) -> Result<Output> {
+    let Some(kind) = registry.kind(name) else {
+        let suggestion = [Kind::Workload, Kind::Trait]
+            .into_iter()
+            .find_map(|k| registry.suggest(name, k))
+            .map(|s| format!(" (did you mean \"{s}\"?)"))
+            .unwrap_or_default();
+        bail!("no definition named \"{name}\"{suggestion}; `kiln definitions list` shows them all");
+    };
+    let module = registry.module(sandbox, name)?;
+    let meta = &module.metadata;
+    let mut out = String::new();
+    let _ = writeln!(out, "{name} ({kind}, version {})", meta.version);
+    let _ = writeln!(out, "{}", meta.description);
+    if let Some(w) = &meta.workload_type {
+        let _ = writeln!(out, "Renders: {w}");
+    }
+    if !meta.applies_to.is_empty() {
+        let _ = writeln!(out, "Applies to: {}", meta.applies_to.join(", "));
+    }
+    if !meta.conflicts_with.is_empty() {
+        let _ = writeln!(out, "Conflicts with: {}", meta.conflicts_with.join(", "));
+    }
+    let schema: Value = serde_json::from_str(&meta.parameter_schema)
+        .with_context(|| format!("definition \"{name}\" announced an invalid parameter schema"))?;
+    out.push_str("\nParameters:\n");
+    let mut rows = Vec::new();
+    kiln::definitions::schema::parameter_rows(&schema, &schema, "", 0, &mut rows);
+    if rows.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for row in rows {
+        let _ = writeln!(out, "{row}");
+    }
+    Ok(Output {
+        stdout: out,
+        warnings: Vec::new(),
+    })
+}

@@ -1,0 +1,41 @@
+//! `kiln`: render KubeVela applications to Kubernetes manifests through sandboxed
+//! WebAssembly definitions. A thin layer over the `kiln` library: parse arguments, run,
+//! print the result or the error.
+//!
+//! Output is all-or-nothing: it is built in memory and written to stdout only when the
+//! whole render succeeded. Errors go to stderr, and the exit code is 1 (2 for bad usage).
+
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    match cli::run(args) {
+        Ok(output) => {
+            for warning in &output.warnings {
+                eprintln!("{warning}");
+            }
+            let mut stdout = std::io::stdout().lock();
+            match stdout
+                .write_all(output.stdout.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                // A closed pipe (`kiln render | head`) is the reader's choice, not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: writing the output: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The registry of definitions: Kiln's built-ins (embedded in the binary) and `.wasm`
+//! components from directories the user names.
+//!
+//! Only the definitions an application uses are compiled and loaded ([`Registry::load`]).
+//! External definitions are named by their file (`pdb.wasm` defines `pdb`) and must
+//! describe themselves by that name.
+
+pub mod schema;
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::sandbox::{Module, Sandbox, wit};
+
+/// Largest definition file read.
+const MAX_MODULE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What a definition renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// A component type.
+    Workload,
+    /// A trait.
+    Trait,
+    /// A platform policy.
+    Policy,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Workload => "component type",
+            Kind::Trait => "trait",
+            Kind::Policy => "policy",
+        })
+    }
+}
+
+impl From<wit::Kind> for Kind {
+    fn from(kind: wit::Kind) -> Kind {
+        match kind {
+            wit::Kind::Workload => Kind::Workload,
+            wit::Kind::Trait => Kind::Trait,
+            wit::Kind::Policy => Kind::Policy,
+        }
+    }
+}
+
+/// A built-in definition, embedded by the build.
+pub struct Builtin {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// sha256 of `bytes`, computed at build time.
+    pub digest: [u8; 32],
+    pub bytes: &'static [u8],
+}
+
+include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
+
+/// Where a definition comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Builtin,
+    File(PathBuf),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Builtin => f.write_str("built-in"),
+            Origin::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+struct Entry {
+    kind: Kind,
+    origin: Origin,
+    bytes: Cow<'static, [u8]>,
+    digest: Option<[u8; 32]>,
+    /// External definitions are loaded when added (their kind is only known then).
+    module: Option<Arc<Module>>,
+}
+
+/// The definitions known to a render, by name.
+pub struct Registry {
+    entries: BTreeMap<String, Entry>,
+}
+
+/// The modules an application uses, loaded.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    modules: HashMap<String, Arc<Module>>,
+}
+
+impl Loaded {
+    /// The loaded module `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Module>> {
+        self.modules.get(name)
+    }
+}
+
+impl Registry {
+    /// The built-in definitions only.
+    pub fn builtin() -> Registry {
+        let entries = BUILTINS
+            .iter()
+            .map(|b| {
+                let entry = Entry {
+                    kind: b.kind,
+                    origin: Origin::Builtin,
+                    bytes: Cow::Borrowed(b.bytes),
+                    digest: Some(b.digest),
+                    module: None,
+                };
+                (b.name.to_string(), entry)
+            })
+            .collect();
+        Registry { entries }
+    }
+
+    /// Adds every `*.wasm` in `dir`. A name that is already defined is an error, unless
+    /// it is a built-in and `allow_override` is set.
+    pub fn add_dir(&mut self, sandbox: &Sandbox, dir: &Path, allow_override: bool) -> Result<()> {
+        let io = |source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()
+            .map_err(io)?;
+        files.retain(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file());
+        files.sort();
+
+        let loaded: Vec<(String, Vec<u8>, Module)> = files
+            .par_iter()
+            .map(|path| load_file(sandbox, path))
+            .collect::<Result<_>>()?;
+        for ((name, bytes, module), path) in loaded.into_iter().zip(files) {
+            if let Some(existing) = self.entries.get(&name) {
+                let clash = match existing.origin {
+                    Origin::Builtin if allow_override => None,
+                    Origin::Builtin => Some(
+                        "it clashes with the built-in of that name (pass --override-builtins \
+                         to replace built-ins)"
+                            .to_string(),
+                    ),
+                    Origin::File(ref other) => {
+                        Some(format!("it is also defined by {}", other.display()))
+                    }
+                };
+                if let Some(message) = clash {
+                    return Err(Error::Definition {
+                        module: path.display().to_string(),
+                        message,
+                    });
+                }
+            }
+            let entry = Entry {
+                kind: module.metadata.kind.into(),
+                origin: Origin::File(path),
+                digest: Some(module.digest),
+                bytes: Cow::Owned(bytes),
+                module: Some(Arc::new(module)),
+            };
+            self.entries.insert(name, entry);
+        }
+        Ok(())
+    }
+
+    /// Every definition name, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
+    /// The kind of definition `name`, if it exists.
+    pub fn kind(&self, name: &str) -> Option<Kind> {
+        self.entries.get(name).map(|e| e.kind)
+    }
+
+    /// Where definition `name` comes from.
+    pub fn origin(&self, name: &str) -> Option<&Origin> {
+        self.entries.get(name).map(|e| &e.origin)
+    }
+
+    /// True when `name` is a trait definition.
+    pub fn is_trait(&self, name: &str) -> bool {
+        self.kind(name) == Some(Kind::Trait)
+    }
+
+    /// The names of definitions of `kind`, sorted.
+    pub fn names_of(&self, kind: Kind) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter(|(_, e)| e.kind == kind)
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// The closest name of a `kind` definition to `name`, if one is close enough to be a
+    /// likely typo.
+    pub fn suggest(&self, name: &str, kind: Kind) -> Option<String> {
+        self.names_of(kind)
+            .into_iter()
+            .map(|candidate| (strsim::damerau_levenshtein(name, &candidate), candidate))
+            .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1))
+            .min()
+            .map(|(_, candidate)| candidate)
+    }
+
+    /// Compiles (or loads from the cache) the modules `names`, in parallel.
+    pub fn load(&self, sandbox: &Sandbox, names: &BTreeSet<&str>) -> Result<Loaded> {
+        let modules = names
+            .par_iter()
+            .map(|name| Ok((name.to_string(), self.module(sandbox, name)?)))
+            .collect::<Result<HashMap<_, _>>>()?;
+        Ok(Loaded { modules })
+    }
+
+    /// The module `name`, loaded.
+    pub fn module(&self, sandbox: &Sandbox, name: &str) -> Result<Arc<Module>> {
+        let entry = self.entries.get(name).ok_or_else(|| Error::Definition {
+            module: name.to_string(),
+            message: "no such definition".into(),
+        })?;
+        if let Some(module) = &entry.module {
+            return Ok(module.clone());
+        }
+        let module = sandbox
+            .load(name, &entry.bytes, entry.digest)
+            .map_err(|message| Error::Definition {
+                module: format!("{name} ({})", entry.origin),
+                message,
+            })?;
+        if module.metadata.name != name || Kind::from(module.metadata.kind) != entry.kind {
+            return Err(Error::Definition {
+                module: format!("{name} ({})", entry.origin),
+                message: format!(
+                    "describes itself as {} \"{}\"",
+                    Kind::from(module.metadata.kind),
+                    module.metadata.name
+                ),
+            });
+        }
+        Ok(Arc::new(module))
+    }
+}
+
+fn load_file(sandbox: &Sandbox, path: &Path) -> Result<(String, Vec<u8>, Module)> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size > MAX_MODULE_BYTES {
+        return Err(Error::Definition {
+            module: path.display().to_string(),
+            message: format!(
+                "the file is {size} bytes; definitions are limited to {MAX_MODULE_BYTES}"
+            ),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let module = sandbox
+        .load(&name, &bytes, None)
+        .map_err(|message| Error::Definition {
+            module: path.display().to_string(),
+            message,
+        })?;
+    if module.metadata.name != name {
+        return Err(Error::Definition {
+            module: path.display().to_string(),
+            message: format!(
+                "describes itself as \"{}\"; a definition file is named after its definition \
+                 (rename it to {}.wasm)",
+                module.metadata.name, module.metadata.name
+            ),
+        });
+    }
+    Ok((name, bytes, module))
+}

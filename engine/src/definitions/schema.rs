@@ -1,0 +1,197 @@
+//! Reading a definition's parameter JSON Schema for people (`kiln definitions show`).
+
+use serde_json::{Map, Value};
+
+/// Appends one entry per parameter of `schema` (resolving `$ref`s against `root`) to `rows`:
+/// `name (type, required, default X)` and its description on the next line, nested fields
+/// indented under their parent.
+pub fn parameter_rows(
+    root: &Value,
+    schema: &Value,
+    prefix: &str,
+    depth: usize,
+    rows: &mut Vec<String>,
+) {
+    let schema = resolve(root, schema);
+    let Some(properties) = object_properties(root, schema) else {
+        return;
+    };
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let pad = "  ".repeat(depth + 1);
+    for (name, field) in properties {
+        let field_schema = resolve(root, field);
+        let mut facts = vec![type_name(root, field_schema)];
+        if required.contains(&name.as_str()) {
+            facts.push("required".into());
+        }
+        if let Some(default) = field.get("default").or_else(|| field_schema.get("default")) {
+            facts.push(format!("default {default}"));
+        }
+        if let Some(values) = enum_values(root, field_schema) {
+            facts.push(format!("one of {values}"));
+        }
+        rows.push(format!("{pad}{prefix}{name} ({})", facts.join(", ")));
+        let description = field
+            .get("description")
+            .or_else(|| field_schema.get("description"))
+            .and_then(Value::as_str);
+        if let Some(description) = description {
+            for line in description.lines() {
+                rows.push(format!("{pad}    {line}"));
+            }
+        }
+        // Fields of an object, or of the objects in a list.
+        let inner = non_null(root, field_schema);
+        let item = inner
+            .get("items")
+            .map(|i| resolve(root, i))
+            .filter(|i| object_properties(root, i).is_some());
+        if let Some(item) = item {
+            parameter_rows(root, item, "", depth + 2, rows);
+        } else if object_properties(root, inner).is_some() {
+            parameter_rows(root, inner, "", depth + 2, rows);
+        }
+    }
+}
+
+fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
+    let mut schema = schema;
+    for _ in 0..16 {
+        let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+            break;
+        };
+        match reference.strip_prefix('#').and_then(|p| root.pointer(p)) {
+            Some(target) => schema = target,
+            None => break,
+        }
+    }
+    schema
+}
+
+/// The schema without its `null` alternative (an `Option<T>`).
+fn non_null<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
+    for key in ["anyOf", "oneOf"] {
+        if let Some(Value::Array(alternatives)) = schema.get(key) {
+            let non_null: Vec<&Value> = alternatives
+                .iter()
+                .map(|a| resolve(root, a))
+                .filter(|a| a.get("type").and_then(Value::as_str) != Some("null"))
+                .collect();
+            if let [only] = non_null[..] {
+                return only;
+            }
+        }
+    }
+    schema
+}
+
+fn object_properties<'a>(root: &'a Value, schema: &'a Value) -> Option<&'a Map<String, Value>> {
+    non_null(root, schema)
+        .get("properties")
+        .and_then(Value::as_object)
+        .filter(|p| !p.is_empty())
+}
+
+fn enum_values(root: &Value, schema: &Value) -> Option<String> {
+    let schema = non_null(root, schema);
+    let values = schema.get("enum").and_then(Value::as_array).or_else(|| {
+        // schemars writes unit enums as oneOf of consts.
+        None.or(schema.get("oneOf").and_then(Value::as_array))
+            .filter(|alts| alts.iter().all(|a| a.get("const").is_some()))
+    })?;
+    let listed: Vec<String> = values
+        .iter()
+        .map(|v| v.get("const").unwrap_or(v).to_string())
+        .collect();
+    Some(listed.join(" | "))
+}
+
+/// `string`, `integer`, `list of string`, `map of string`, `object`, `string or integer`...
+fn type_name(root: &Value, schema: &Value) -> String {
+    let schema = non_null(root, schema);
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|t| *t != "null")
+            .collect(),
+        _ => {
+            if let Some(Value::Array(alts)) = schema.get("anyOf").or_else(|| schema.get("oneOf")) {
+                let names: Vec<String> = alts
+                    .iter()
+                    .map(|a| type_name(root, resolve(root, a)))
+                    .filter(|n| n != "null")
+                    .collect();
+                let mut unique = names.clone();
+                unique.dedup();
+                return unique.join(" or ");
+            }
+            return "any".into();
+        }
+    };
+    types
+        .iter()
+        .map(|t| match *t {
+            "array" => match schema.get("items") {
+                Some(items) => format!("list of {}", type_name(root, resolve(root, items))),
+                None => "list".into(),
+            },
+            "object" => match schema.get("additionalProperties") {
+                Some(Value::Object(v)) if schema.get("properties").is_none() => {
+                    format!(
+                        "map of {}",
+                        type_name(root, resolve(root, &Value::Object(v.clone())))
+                    )
+                }
+                _ => "object".into(),
+            },
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn describes_nested_parameters() {
+        let schema = json!({
+            "type": "object",
+            "required": ["image"],
+            "properties": {
+                "image": {"type": "string", "description": "Which image"},
+                "replicas": {"type": "integer", "default": 1},
+                "labels": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
+                "ports": {"type": "array", "items": {"$ref": "#/$defs/Port"}},
+                "kind": {"enum": ["a", "b"], "type": "string"}
+            },
+            "$defs": {"Port": {"type": "object", "required": ["port"], "properties": {
+                "port": {"type": "integer", "description": "Number of port"}
+            }}}
+        });
+        let mut rows = Vec::new();
+        parameter_rows(&schema, &schema, "", 0, &mut rows);
+        assert_eq!(
+            rows,
+            [
+                "  image (string, required)",
+                "      Which image",
+                "  kind (string, one of \"a\" | \"b\")",
+                "  labels (map of string)",
+                "  ports (list of object)",
+                "      port (integer, required)",
+                "          Number of port",
+                "  replicas (integer, default 1)",
+            ]
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! Kiln's typed errors. Each says *where*: the file, line and column when the input has
+//! them, and the component, trait and field — so that a message read in the Argo CD UI
+//! points at the fix.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where in the application an error is: any of file, position, component, trait, field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Site {
+    /// The file as the user named it (`<stdin>` for standard input).
+    pub file: Option<String>,
+    /// 1-based line and column.
+    pub position: Option<(usize, usize)>,
+    pub component: Option<String>,
+    pub trait_name: Option<String>,
+    /// Dotted path of the field or parameter (e.g. `ports[0].port`).
+    pub field: Option<String>,
+}
+
+impl Site {
+    /// True when nothing is known about the place.
+    pub fn is_empty(&self) -> bool {
+        *self == Site::default()
+    }
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(file) = &self.file {
+            match self.position {
+                Some((line, column)) => parts.push(format!("{file}:{line}:{column}")),
+                None => parts.push(file.clone()),
+            }
+        }
+        let mut what = Vec::new();
+        if let Some(c) = &self.component {
+            what.push(format!("component \"{c}\""));
+        }
+        if let Some(t) = &self.trait_name {
+            what.push(format!("trait \"{t}\""));
+        }
+        if let Some(field) = &self.field {
+            what.push(format!("field \"{field}\""));
+        }
+        if !what.is_empty() {
+            parts.push(what.join(", "));
+        }
+        f.write_str(&parts.join(": "))
+    }
+}
+
+/// Which sandbox limit a module broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Wall-clock time of one call.
+    Time,
+    /// Linear memory of one instance.
+    Memory,
+    /// Bytes a call returned.
+    Output,
+    /// Wasm stack depth.
+    Stack,
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Limit::Time => "time",
+            Limit::Memory => "memory",
+            Limit::Output => "output size",
+            Limit::Stack => "stack",
+        })
+    }
+}
+
+/// Everything that can go wrong between an application file and its manifests.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or directory could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The application file is not well-formed YAML or JSON.
+    #[error("{site}: invalid YAML: {message}")]
+    Syntax { site: Site, message: String },
+
+    /// The application is well-formed but not a valid application (wrong type, missing
+    /// field, ...).
+    #[error("{site}: {message}")]
+    Invalid { site: Site, message: String },
+
+    /// A component type or trait that no loaded definition provides.
+    #[error("{site}: unknown {kind} \"{name}\"{}; known {kind}s: {}", suggestion.as_ref().map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default(), if known.is_empty() { "(none)".to_string() } else { known.join(", ") })]
+    UnknownDefinition {
+        site: Site,
+        /// `component type` or `trait`.
+        kind: &'static str,
+        name: String,
+        suggestion: Option<String>,
+        known: Vec<String>,
+    },
+
+    /// A definition module could not be loaded (not a component, wrong world, name clash).
+    #[error("definition {module}: {message}")]
+    Definition { module: String, message: String },
+
+    /// A definition rejected its input (its own `errs`, or a parameter of the wrong shape).
+    #[error("{site}: {message}")]
+    Parameter { site: Site, message: String },
+
+    /// A module trapped (panicked, executed `unreachable`, ...).
+    #[error("{site}: definition \"{module}\" failed: {message}")]
+    Trap {
+        site: Site,
+        module: String,
+        message: String,
+    },
+
+    /// A module broke a sandbox limit.
+    #[error("{site}: definition \"{module}\" exceeded its {limit} limit ({detail})")]
+    LimitExceeded {
+        site: Site,
+        module: String,
+        limit: Limit,
+        detail: String,
+    },
+
+    /// A module returned something that is not what the contract says.
+    #[error("{site}: definition \"{module}\" returned invalid output: {message}")]
+    BadOutput {
+        site: Site,
+        module: String,
+        message: String,
+    },
+
+    /// Two parties set the same field to different values.
+    #[error(
+        "{site}: conflicting values for \"{path}\": {first} sets {first_value}, {second} sets {second_value}"
+    )]
+    Conflict {
+        site: Site,
+        path: String,
+        first: String,
+        first_value: String,
+        second: String,
+        second_value: String,
+    },
+
+    /// Several independent errors (e.g. one per component).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<Error>),
+
+    /// The sandbox itself failed (not the module's fault).
+    #[error("sandbox: {0}")]
+    Sandbox(String),
+}
+
+/// `Result` with Kiln's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,34 @@
+//! Kiln renders KubeVela applications into Kubernetes manifests. What each component type
+//! and trait means is a WebAssembly component run in a sandbox, not code in this crate.
+//!
+//! The data flows one way, one module per stage:
+//!
+//! 1. [`app`]: the application file (OAM `Application` or appfile) becomes an
+//!    [`app::Application`], every node keeping its line and column;
+//! 2. [`definitions`]: the names it uses resolve to definitions (built-in or `.wasm` files),
+//!    which the [`sandbox`] compiles (or loads from its cache) and runs;
+//! 3. [`render`]: per component, the workload, then each trait in order, merged by
+//!    [`patch`];
+//! 4. [`manifest`]: labels, names and namespaces, and the YAML or JSON stream.
+//!
+//! ```no_run
+//! use kiln::{app, definitions::Registry, render, sandbox::{Limits, Sandbox}};
+//!
+//! let sandbox = Sandbox::new(Limits::default(), None)?;
+//! let registry = Registry::builtin();
+//! let source = app::Source::read("examples/hello".as_ref())?;
+//! let application = app::Application::from_source(source, &|n: &str| registry.is_trait(n))?;
+//! let rendered = render::render_app(&sandbox, &registry, &application, &Default::default())?;
+//! print!("{}", kiln::manifest::write(&rendered.objects, kiln::manifest::Format::Yaml, &application.name, false));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod app;
+pub mod definitions;
+pub mod error;
+pub mod manifest;
+pub mod patch;
+pub mod render;
+pub mod sandbox;
+
+pub use error::{Error, Result};

@@ -1,0 +1,438 @@
+//! The output contract: KubeVela's labels, default names and namespaces on every object,
+//! and the YAML stream or JSON lines that Argo CD reads.
+//!
+//! Output is deterministic: keys sorted, objects in pipeline order, no timestamps.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use crate::sandbox::{hex, sha256};
+
+/// Where an object came from, which decides its OAM labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The component's workload.
+    Workload { type_name: String },
+    /// An auxiliary object of the workload (KubeVela's `outputs` of a component).
+    Auxiliary { resource: String },
+    /// An object a trait output.
+    Trait {
+        trait_type: String,
+        resource: String,
+    },
+}
+
+/// A finished Kubernetes object and its origin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    pub value: Value,
+    pub component: String,
+    pub origin: Origin,
+}
+
+/// The application facts that go into labels, names and namespaces.
+pub struct Labels<'a> {
+    pub app_name: &'a str,
+    pub component: &'a str,
+    pub namespace: &'a str,
+    pub revision: &'a str,
+    pub app_labels: &'a BTreeMap<String, String>,
+    pub app_annotations: &'a BTreeMap<String, String>,
+}
+
+/// Kinds that have no namespace (built-in Kubernetes APIs).
+const CLUSTER_SCOPED: &[&str] = &[
+    "APIService",
+    "CertificateSigningRequest",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ComponentStatus",
+    "CSIDriver",
+    "CSINode",
+    "CustomResourceDefinition",
+    "FlowSchema",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PriorityClass",
+    "PriorityLevelConfiguration",
+    "RuntimeClass",
+    "StorageClass",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+    "VolumeAttachment",
+];
+
+/// Annotations of the Application that are not copied to its objects.
+fn filtered_annotation(key: &str, extra: &[&str]) -> bool {
+    key == "kubectl.kubernetes.io/last-applied-configuration"
+        || key == "app.oam.dev/inplace-upgrade"
+        || key.starts_with("filter.oam.dev/")
+        || extra.contains(&key)
+}
+
+/// Keys listed (comma-separated) in a `filter.oam.dev/*-keys` annotation.
+fn filter_list<'a>(annotations: &'a BTreeMap<String, String>, name: &str) -> Vec<&'a str> {
+    annotations
+        .get(name)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Checks what every object must be: a map with string `apiVersion` and `kind`, and a
+/// `metadata` map when present. Returns what is wrong.
+pub fn check_object(value: &Value) -> Result<(), String> {
+    let Value::Object(map) = value else {
+        return Err(format!("is not an object: {}", type_name(value)));
+    };
+    for field in ["apiVersion", "kind"] {
+        match map.get(field) {
+            Some(Value::String(s)) if !s.is_empty() => {}
+            Some(_) => return Err(format!("has a {field} that is not a non-empty string")),
+            None => return Err(format!("has no {field}")),
+        }
+    }
+    match map.get("metadata") {
+        None | Some(Value::Object(_)) => Ok(()),
+        Some(_) => Err("has a metadata that is not a map".into()),
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+/// Adds the labels contract, default name and namespace to an object (checked by
+/// [`check_object`] before).
+pub fn finish(mut value: Value, origin: Origin, labels: &Labels<'_>) -> Object {
+    let default_name = match &origin {
+        Origin::Workload { .. } => labels.component.to_string(),
+        Origin::Auxiliary { resource } | Origin::Trait { resource, .. } => {
+            let owner = match &origin {
+                Origin::Trait { trait_type, .. } => trait_type.as_str(),
+                _ => resource.as_str(),
+            };
+            format!(
+                "{}-{}-{}",
+                labels.component,
+                owner,
+                &hex(&sha256(value.to_string().as_bytes()))[..8]
+            )
+        }
+    };
+    let cluster_scoped = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| CLUSTER_SCOPED.contains(&k));
+
+    let Value::Object(object) = &mut value else {
+        unreachable!("check_object ran first")
+    };
+    let metadata = object
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(metadata) = metadata else {
+        unreachable!("check_object ran first")
+    };
+    if !metadata
+        .get("name")
+        .is_some_and(|n| n.as_str().is_some_and(|s| !s.is_empty()))
+    {
+        metadata.insert("name".into(), Value::String(default_name));
+    }
+    if !cluster_scoped
+        && !metadata
+            .get("namespace")
+            .is_some_and(|n| n.as_str().is_some_and(|s| !s.is_empty()))
+    {
+        metadata.insert(
+            "namespace".into(),
+            Value::String(labels.namespace.to_string()),
+        );
+    }
+
+    let label_filter = filter_list(labels.app_annotations, "filter.oam.dev/label-keys");
+    let annotation_filter = filter_list(labels.app_annotations, "filter.oam.dev/annotation-keys");
+    let mut oam = vec![
+        ("app.oam.dev/name", labels.app_name.to_string()),
+        ("app.oam.dev/component", labels.component.to_string()),
+        ("app.oam.dev/appRevision", labels.revision.to_string()),
+        ("app.oam.dev/namespace", labels.namespace.to_string()),
+    ];
+    match &origin {
+        Origin::Workload { type_name } => {
+            oam.push(("app.oam.dev/resourceType", "WORKLOAD".into()));
+            oam.push(("workload.oam.dev/type", type_name.clone()));
+        }
+        Origin::Auxiliary { resource } => {
+            oam.push(("app.oam.dev/resourceType", "TRAIT".into()));
+            oam.push(("trait.oam.dev/type", "AuxiliaryWorkload".into()));
+            oam.push(("trait.oam.dev/resource", resource.clone()));
+        }
+        Origin::Trait {
+            trait_type,
+            resource,
+        } => {
+            oam.push(("app.oam.dev/resourceType", "TRAIT".into()));
+            oam.push(("trait.oam.dev/type", trait_type.clone()));
+            oam.push(("trait.oam.dev/resource", resource.clone()));
+        }
+    }
+
+    let object_labels = string_map(metadata, "labels");
+    for (k, v) in labels.app_labels {
+        if !label_filter.contains(&k.as_str()) {
+            object_labels.insert(k.clone(), Value::String(v.clone()));
+        }
+    }
+    for (k, v) in oam {
+        object_labels.insert(k.to_string(), Value::String(v));
+    }
+    let object_annotations = string_map(metadata, "annotations");
+    for (k, v) in labels.app_annotations {
+        if !filtered_annotation(k, &annotation_filter) {
+            object_annotations.insert(k.clone(), Value::String(v.clone()));
+        }
+    }
+
+    Object {
+        value,
+        component: labels.component.to_string(),
+        origin,
+    }
+}
+
+/// `metadata.<field>` as a map, created (or replaced, when not a map) as needed.
+fn string_map<'m>(metadata: &'m mut Map<String, Value>, field: &str) -> &'m mut Map<String, Value> {
+    let slot = metadata
+        .entry(field)
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    match slot {
+        Value::Object(map) => map,
+        _ => unreachable!("just made a map"),
+    }
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A YAML stream, documents separated by `---`.
+    Yaml,
+    /// One JSON object per line (what Argo CD reads best).
+    Json,
+}
+
+/// Writes the objects in `format`. With `headers`, YAML documents carry `vela dry-run`'s
+/// comment headers.
+pub fn write(objects: &[Object], format: Format, app_name: &str, headers: bool) -> String {
+    let mut out = String::with_capacity(objects.len() * 1024);
+    match format {
+        Format::Json => {
+            for object in objects {
+                out.push_str(&object.value.to_string());
+                out.push('\n');
+            }
+        }
+        Format::Yaml => {
+            for object in objects {
+                out.push_str("---\n");
+                if headers {
+                    match &object.origin {
+                        Origin::Workload { .. } => {
+                            let _ = writeln!(
+                                out,
+                                "# Application({app_name}) -- Component({})\n---\n",
+                                object.component
+                            );
+                        }
+                        Origin::Auxiliary { .. } => {
+                            out.push_str("## From the auxiliary workload\n")
+                        }
+                        Origin::Trait { trait_type, .. } => {
+                            let _ = writeln!(out, "## From the trait {trait_type}");
+                        }
+                    }
+                }
+                yaml::document(&object.value, &mut out);
+                if headers {
+                    out.push('\n'); // `vela dry-run` ends each document with a blank line
+                }
+            }
+        }
+    }
+    out
+}
+
+pub mod yaml {
+    //! A small YAML emitter for JSON values, in kubectl's style (two-space indent, list items
+    //! at their key's indent). Strings are plain only when every YAML 1.1 and 1.2 reader
+    //! reads them back as the same string; otherwise they are double-quoted.
+
+    use serde_json::Value;
+
+    /// Appends `value` as one YAML document (no `---`).
+    pub fn document(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) if !map.is_empty() => block_map(map, 0, out),
+            Value::Array(items) if !items.is_empty() => block_seq(items, 0, out),
+            scalar => {
+                inline(scalar, out);
+                out.push('\n');
+            }
+        }
+    }
+
+    fn indent(n: usize, out: &mut String) {
+        for _ in 0..n {
+            out.push(' ');
+        }
+    }
+
+    fn block_map(map: &serde_json::Map<String, Value>, level: usize, out: &mut String) {
+        for (k, v) in map {
+            indent(level, out);
+            string(k, out);
+            out.push(':');
+            value_after_key(v, level, out);
+        }
+    }
+
+    fn value_after_key(v: &Value, level: usize, out: &mut String) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                out.push('\n');
+                block_map(m, level + 2, out);
+            }
+            Value::Array(items) if !items.is_empty() => {
+                out.push('\n');
+                block_seq(items, level, out);
+            }
+            scalar => {
+                out.push(' ');
+                inline(scalar, out);
+                out.push('\n');
+            }
+        }
+    }
+
+    fn block_seq(items: &[Value], level: usize, out: &mut String) {
+        for item in items {
+            indent(level, out);
+            out.push('-');
+            match item {
+                Value::Object(m) if !m.is_empty() => {
+                    // First key on the dash's line, the rest aligned under it.
+                    let mut first = true;
+                    for (k, v) in m {
+                        if first {
+                            out.push(' ');
+                            first = false;
+                        } else {
+                            indent(level + 2, out);
+                        }
+                        string(k, out);
+                        out.push(':');
+                        value_after_key(v, level + 2, out);
+                    }
+                }
+                Value::Array(inner) if !inner.is_empty() => {
+                    out.push('\n');
+                    block_seq(inner, level + 2, out);
+                }
+                scalar => {
+                    out.push(' ');
+                    inline(scalar, out);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+
+    fn inline(v: &Value, out: &mut String) {
+        match v {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => out.push_str(&n.to_string()),
+            Value::String(s) => string(s, out),
+            Value::Array(_) => out.push_str("[]"),
+            Value::Object(_) => out.push_str("{}"),
+        }
+    }
+
+    /// Writes a string plain when safe, else double-quoted (JSON escapes are valid YAML).
+    pub fn string(s: &str, out: &mut String) {
+        if is_plain_safe(s) {
+            out.push_str(s);
+        } else {
+            out.push_str(&Value::String(s.to_string()).to_string());
+        }
+    }
+
+    /// Words some YAML reader (1.1 or 1.2) resolves to a non-string.
+    const RESERVED: &[&str] = &[
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
+        "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "<<",
+        "=",
+    ];
+
+    fn is_plain_safe(s: &str) -> bool {
+        let Some(first) = s.chars().next() else {
+            return false;
+        };
+        if RESERVED.contains(&s) {
+            return false;
+        }
+        // Anything that may read as a number, date or time: quote.
+        if first.is_ascii_digit() || matches!(first, '.' | '+' | '-') {
+            return false;
+        }
+        if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+            return false;
+        }
+        s.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    '-' | '_'
+                        | '.'
+                        | '/'
+                        | ':'
+                        | '@'
+                        | '+'
+                        | '='
+                        | '~'
+                        | '('
+                        | ')'
+                        | ' '
+                        | '$'
+                        | '^'
+                        | ';'
+                        | '%'
+                )
+        }) && !s.starts_with([':', '@', '%', '~'])
+            && !s.ends_with(['~'])
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,490 @@
+//! Applying patches: Kiln's strategic merge (KubeVela's patch semantics), RFC 7396 JSON
+//! merge patch and RFC 6902 JSON patch.
+//!
+//! The host owns merging. A definition returns a patch document; this module applies it to
+//! the workload (or an auxiliary object) and remembers who set what, so that a conflict names
+//! both parties: `trait "a" sets 3, trait "b" sets 5`.
+//!
+//! Strategic merge, in short:
+//! - maps merge deeply; equal scalars agree; different scalars conflict;
+//! - lists of objects merge by key (matching items merge, others stay in place, new ones are
+//!   appended): `containers`, `initContainers`, `ephemeralContainers`, `env`, `volumes`,
+//!   `volumeMounts`, `imagePullSecrets` by `name`, `hostAliases` by `ip`, `ports` by
+//!   `containerPort` (or `port`), and any list whose patch says `"$patchKey/<field>": "<key>"`;
+//! - other lists merge position by position when they have the same length;
+//! - `"$patchStrategy/<field>": "retainKeys"` replaces the field's value (in a keyed list: the
+//!   matching items, wholesale) and `"$patchStrategy/<field>": "replace"` replaces a list whole.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+/// A patch as a definition returned it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Patch {
+    /// Kiln's strategic merge.
+    Merge(Value),
+    /// RFC 7396.
+    JsonMergePatch(Value),
+    /// RFC 6902: an array of operations.
+    JsonPatch(Value),
+}
+
+/// Why a patch could not be applied.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PatchError {
+    /// Two parties set the same field to different values.
+    #[error(
+        "conflicting values for \"{path}\": {first} sets {first_value}, {second} sets {second_value}"
+    )]
+    Conflict {
+        path: String,
+        first: String,
+        first_value: String,
+        second: String,
+        second_value: String,
+    },
+    /// The patch document is malformed.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Who set which field of one object: the owner of a path is that of its longest recorded
+/// prefix, or the object's creator.
+#[derive(Debug, Clone)]
+pub struct Owners {
+    creator: String,
+    by_path: BTreeMap<String, String>,
+}
+
+impl Owners {
+    /// Ownership of an object made by `creator` (e.g. `component type "webservice"`).
+    pub fn new(creator: impl Into<String>) -> Owners {
+        Owners {
+            creator: creator.into(),
+            by_path: BTreeMap::new(),
+        }
+    }
+
+    fn record(&mut self, path: &str, owner: &str) {
+        // Finer records under `path` are superseded.
+        let stale: Vec<String> = self
+            .by_path
+            .range(path.to_string()..)
+            .take_while(|(p, _)| p.starts_with(path))
+            .filter(|(p, _)| is_within(p, path))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in stale {
+            self.by_path.remove(&p);
+        }
+        self.by_path.insert(path.to_string(), owner.to_string());
+    }
+
+    fn owner_of(&self, path: &str) -> &str {
+        let mut best: Option<(&String, &String)> = None;
+        for (p, owner) in &self.by_path {
+            if is_within(path, p) && best.is_none_or(|(b, _)| p.len() > b.len()) {
+                best = Some((p, owner));
+            }
+        }
+        best.map_or(self.creator.as_str(), |(_, o)| o.as_str())
+    }
+}
+
+/// True when `path` is `prefix` or lies under it.
+fn is_within(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+}
+
+/// Applies `patch` to `target` on behalf of `owner` (e.g. `trait "scaler"`).
+pub fn apply(
+    target: &mut Value,
+    patch: &Patch,
+    owner: &str,
+    owners: &mut Owners,
+) -> Result<(), PatchError> {
+    match patch {
+        Patch::Merge(p) => {
+            let mut merge = Merge { owner, owners };
+            merge.value(target, p, &mut String::new(), None, None)
+        }
+        Patch::JsonMergePatch(p) => {
+            json_merge_patch(target, p);
+            Ok(())
+        }
+        Patch::JsonPatch(ops) => json_patch(target, ops),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strategy {
+    RetainKeys,
+    Replace,
+}
+
+struct Merge<'a> {
+    owner: &'a str,
+    owners: &'a mut Owners,
+}
+
+/// The merge key Kubernetes uses for a list field, when it has one.
+fn default_key(field: &str, items: &[Value]) -> Option<&'static str> {
+    match field {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "volumeMounts"
+        | "imagePullSecrets" => Some("name"),
+        "hostAliases" => Some("ip"),
+        "ports" if items.iter().all(|i| i.get("containerPort").is_some()) => Some("containerPort"),
+        "ports" => Some("port"),
+        _ => None,
+    }
+}
+
+impl Merge<'_> {
+    fn value(
+        &mut self,
+        target: &mut Value,
+        patch: &Value,
+        path: &mut String,
+        key: Option<&str>,
+        strategy: Option<Strategy>,
+    ) -> Result<(), PatchError> {
+        if target.is_null() || strategy == Some(Strategy::Replace) {
+            *target = clean(patch)?;
+            self.owners.record(path, self.owner);
+            return Ok(());
+        }
+        match (target, patch) {
+            (Value::Object(t), Value::Object(p)) if strategy.is_none() => self.map(t, p, path),
+            (Value::Array(t), Value::Array(p)) => self.list(t, p, path, key, strategy),
+            (target, patch) if strategy == Some(Strategy::RetainKeys) => {
+                *target = clean(patch)?;
+                self.owners.record(path, self.owner);
+                Ok(())
+            }
+            (target, patch) if *target == clean(patch)? => Ok(()),
+            (target, patch) => Err(PatchError::Conflict {
+                path: path.clone(),
+                first: self.owners.owner_of(path).to_string(),
+                first_value: short(target),
+                second: self.owner.to_string(),
+                second_value: short(patch),
+            }),
+        }
+    }
+
+    fn map(
+        &mut self,
+        target: &mut Map<String, Value>,
+        patch: &Map<String, Value>,
+        path: &mut String,
+    ) -> Result<(), PatchError> {
+        for (field, value) in patch {
+            if field.starts_with('$') {
+                check_directive(field, value, patch)?;
+                continue;
+            }
+            let strategy = strategy_of(patch, field)?;
+            let key = match patch.get(&format!("$patchKey/{field}")) {
+                Some(Value::String(k)) => Some(k.as_str()),
+                Some(_) => {
+                    return Err(PatchError::Invalid(format!(
+                        "\"$patchKey/{field}\" must be a string"
+                    )));
+                }
+                None => match value {
+                    Value::Array(items) => default_key(field, items),
+                    _ => None,
+                },
+            };
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(field);
+            let slot = target.entry(field.clone()).or_insert(Value::Null);
+            self.value(slot, value, path, key, strategy)?;
+            path.truncate(len);
+        }
+        Ok(())
+    }
+
+    fn list(
+        &mut self,
+        target: &mut Vec<Value>,
+        patch: &[Value],
+        path: &mut String,
+        key: Option<&str>,
+        strategy: Option<Strategy>,
+    ) -> Result<(), PatchError> {
+        let keyed = key.filter(|k| {
+            patch.iter().all(|i| i.get(k).is_some()) && target.iter().all(Value::is_object)
+        });
+        if let Some(key) = keyed {
+            for item in patch {
+                let id = &item[key];
+                let len = path.len();
+                path.push_str(&format!("[{key}={}]", short(id)));
+                match target.iter_mut().find(|t| t.get(key) == Some(id)) {
+                    Some(existing) if strategy == Some(Strategy::RetainKeys) => {
+                        *existing = clean(item)?;
+                        self.owners.record(path, self.owner);
+                    }
+                    Some(existing) => self.value(existing, item, path, None, None)?,
+                    None => {
+                        target.push(clean(item)?);
+                        self.owners.record(path, self.owner);
+                    }
+                }
+                path.truncate(len);
+            }
+            return Ok(());
+        }
+        if strategy == Some(Strategy::RetainKeys) || target.is_empty() {
+            *target = patch.iter().map(clean).collect::<Result<_, _>>()?;
+            self.owners.record(path, self.owner);
+            return Ok(());
+        }
+        if target.len() != patch.len() {
+            return Err(PatchError::Conflict {
+                path: path.clone(),
+                first: self.owners.owner_of(path).to_string(),
+                first_value: format!("a list of {}", target.len()),
+                second: self.owner.to_string(),
+                second_value: format!("a list of {}", patch.len()),
+            });
+        }
+        for (i, (t, p)) in target.iter_mut().zip(patch).enumerate() {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            self.value(t, p, path, None, None)?;
+            path.truncate(len);
+        }
+        Ok(())
+    }
+}
+
+fn strategy_of(patch: &Map<String, Value>, field: &str) -> Result<Option<Strategy>, PatchError> {
+    match patch.get(&format!("$patchStrategy/{field}")) {
+        None => Ok(None),
+        Some(Value::String(s)) if s == "retainKeys" => Ok(Some(Strategy::RetainKeys)),
+        Some(Value::String(s)) if s == "replace" => Ok(Some(Strategy::Replace)),
+        Some(other) => Err(PatchError::Invalid(format!(
+            "\"$patchStrategy/{field}\" must be \"retainKeys\" or \"replace\", found {other}"
+        ))),
+    }
+}
+
+fn check_directive(
+    field: &str,
+    value: &Value,
+    patch: &Map<String, Value>,
+) -> Result<(), PatchError> {
+    let target = field
+        .strip_prefix("$patchKey/")
+        .or_else(|| field.strip_prefix("$patchStrategy/"));
+    match target {
+        Some(t) if patch.contains_key(t) => Ok(()),
+        Some(t) => Err(PatchError::Invalid(format!(
+            "directive \"{field}\" ({value}) names a field \"{t}\" the patch does not set"
+        ))),
+        None => Err(PatchError::Invalid(format!(
+            "unknown patch directive \"{field}\" (expected $patchKey/<field> or \
+             $patchStrategy/<field>)"
+        ))),
+    }
+}
+
+/// The patch value without directives (what lands in the object).
+fn clean(value: &Value) -> Result<Value, PatchError> {
+    Ok(match value {
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                if k.starts_with('$') {
+                    check_directive(k, v, map)?;
+                } else {
+                    out.insert(k.clone(), clean(v)?);
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(clean).collect::<Result<_, _>>()?),
+        other => other.clone(),
+    })
+}
+
+/// A value for a message: JSON, shortened.
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.len() > 80 {
+        let cut = text.char_indices().nth(77).map_or(text.len(), |(i, _)| i);
+        format!("{}...", &text[..cut])
+    } else {
+        text
+    }
+}
+
+/// RFC 7396: objects merge recursively, `null` deletes, anything else replaces.
+pub fn json_merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let Value::Object(map) = target else {
+        unreachable!("just made an object")
+    };
+    for (k, v) in patch {
+        if v.is_null() {
+            map.remove(k);
+        } else {
+            json_merge_patch(map.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
+}
+
+/// RFC 6902: applies the operations in order; any failure leaves `target` unchanged.
+pub fn json_patch(target: &mut Value, operations: &Value) -> Result<(), PatchError> {
+    let Value::Array(ops) = operations else {
+        return Err(PatchError::Invalid(
+            "a JSON patch must be a list of operations".into(),
+        ));
+    };
+    let mut doc = target.clone();
+    for (i, op) in ops.iter().enumerate() {
+        apply_operation(&mut doc, op).map_err(|message| {
+            PatchError::Invalid(format!("JSON patch operation {i}: {message}"))
+        })?;
+    }
+    *target = doc;
+    Ok(())
+}
+
+fn apply_operation(doc: &mut Value, op: &Value) -> Result<(), String> {
+    let field = |name: &str| -> Result<&str, String> {
+        op.get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("missing string \"{name}\""))
+    };
+    let value = || {
+        op.get("value")
+            .cloned()
+            .ok_or("missing \"value\"".to_string())
+    };
+    let path = field("path")?;
+    match field("op")? {
+        "add" => add(doc, path, value()?),
+        "remove" => remove(doc, path).map(drop),
+        "replace" => {
+            remove(doc, path)?;
+            add(doc, path, value()?)
+        }
+        "move" => {
+            let from = field("from")?;
+            if path
+                .strip_prefix(from)
+                .is_some_and(|rest| rest.starts_with('/'))
+            {
+                return Err(format!("cannot move \"{from}\" into itself"));
+            }
+            let v = remove(doc, from)?;
+            add(doc, path, v)
+        }
+        "copy" => {
+            let v = doc
+                .pointer(field("from")?)
+                .cloned()
+                .ok_or_else(|| format!("\"{}\" does not exist", field("from").unwrap_or("")))?;
+            add(doc, path, v)
+        }
+        "test" => {
+            let expected = value()?;
+            match doc.pointer(path) {
+                Some(actual) if *actual == expected => Ok(()),
+                Some(actual) => Err(format!(
+                    "test failed: \"{path}\" is {actual}, not {expected}"
+                )),
+                None => Err(format!("test failed: \"{path}\" does not exist")),
+            }
+        }
+        other => Err(format!("unknown op \"{other}\"")),
+    }
+}
+
+/// Splits a JSON pointer into its parent pointer and unescaped last token.
+fn split_pointer(path: &str) -> Result<(&str, String), String> {
+    if path.is_empty() {
+        return Err("the whole document cannot be the target".into());
+    }
+    if !path.starts_with('/') {
+        return Err(format!("\"{path}\" is not a JSON pointer"));
+    }
+    let i = path.rfind('/').unwrap_or(0);
+    Ok((
+        &path[..i],
+        path[i + 1..].replace("~1", "/").replace("~0", "~"),
+    ))
+}
+
+fn add(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
+    if path.is_empty() {
+        *doc = value;
+        return Ok(());
+    }
+    let (parent, last) = split_pointer(path)?;
+    match doc.pointer_mut(parent) {
+        Some(Value::Object(map)) => {
+            map.insert(last, value);
+            Ok(())
+        }
+        Some(Value::Array(items)) => {
+            let index = if last == "-" {
+                items.len()
+            } else {
+                array_index(&last, items.len() + 1)?
+            };
+            items.insert(index, value);
+            Ok(())
+        }
+        Some(_) => Err(format!("\"{parent}\" is not an object or a list")),
+        None => Err(format!("\"{parent}\" does not exist")),
+    }
+}
+
+fn remove(doc: &mut Value, path: &str) -> Result<Value, String> {
+    let (parent, last) = split_pointer(path)?;
+    match doc.pointer_mut(parent) {
+        Some(Value::Object(map)) => map
+            .remove(&last)
+            .ok_or_else(|| format!("\"{path}\" does not exist")),
+        Some(Value::Array(items)) => {
+            let index = array_index(&last, items.len())?;
+            Ok(items.remove(index))
+        }
+        _ => Err(format!("\"{path}\" does not exist")),
+    }
+}
+
+fn array_index(token: &str, len: usize) -> Result<usize, String> {
+    let valid = !token.is_empty()
+        && token.bytes().all(|b| b.is_ascii_digit())
+        && (token == "0" || !token.starts_with('0'));
+    match token.parse::<usize>() {
+        Ok(i) if valid && i < len => Ok(i),
+        _ => Err(format!(
+            "\"{token}\" is not a valid index in a list of {len}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests;

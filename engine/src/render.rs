@@ -1,0 +1,593 @@
+//! The pipeline: for each component, its workload, then its traits in order (each seeing the
+//! workload as patched so far and the outputs so far), then the labels contract, names and
+//! namespaces. Components render in parallel; the output order is fixed (components in file
+//! order; within one, the workload, its auxiliaries, then each trait's outputs).
+//!
+//! Nothing here reaches back: the app model is read-only, modules only compute, and every
+//! merge is the host's ([`crate::patch`]).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::app::yaml::Segment;
+use crate::app::{Application, Component, TraitUse, dotted, key};
+use crate::definitions::{Kind, Loaded, Registry};
+use crate::error::{Error, Result, Site};
+use crate::manifest::{self, Object, Origin};
+use crate::patch::{self, Owners, Patch, PatchError};
+use crate::sandbox::{CallError, Module, Sandbox, wit};
+
+/// The Kubernetes version rendered for, when none is given: a current release, not
+/// KubeVela CLI's minor 0.
+pub const DEFAULT_CLUSTER_VERSION: ClusterVersion = ClusterVersion {
+    major: 1,
+    minor: 31,
+    patch: 0,
+};
+
+/// A Kubernetes version (`1.29`, `v1.29.3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ClusterVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl std::str::FromStr for ClusterVersion {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad =
+            || format!("\"{text}\" is not a Kubernetes version (expected e.g. 1.29 or v1.29.3)");
+        let trimmed = text.trim().trim_start_matches('v');
+        // Providers append build metadata: 1.29.3-gke.1, 1.29.3+k3s1.
+        let core = trimmed.split(['-', '+']).next().unwrap_or_default();
+        let mut parts = core.split('.');
+        let mut number = |required: bool| -> Result<u32, String> {
+            match parts.next() {
+                Some(p) => p.parse().map_err(|_| bad()),
+                None if required => Err(bad()),
+                None => Ok(0),
+            }
+        };
+        let version = ClusterVersion {
+            major: number(true)?,
+            minor: number(true)?,
+            patch: number(false)?,
+        };
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        Ok(version)
+    }
+}
+
+impl fmt::Display for ClusterVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// What a render may vary by, besides the application.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// Overrides the application's namespace.
+    pub namespace: Option<String>,
+    pub cluster_version: ClusterVersion,
+    /// The application revision (`app.oam.dev/appRevision`); empty when unknown.
+    pub revision: String,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            namespace: None,
+            cluster_version: DEFAULT_CLUSTER_VERSION,
+            revision: String::new(),
+        }
+    }
+}
+
+/// The result of a render: objects in output order, and warnings from definitions.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    pub objects: Vec<Object>,
+    pub warnings: Vec<String>,
+}
+
+/// Renders `app` with the definitions of `registry`.
+pub fn render_app(
+    sandbox: &Sandbox,
+    registry: &Registry,
+    app: &Application,
+    options: &RenderOptions,
+) -> Result<Rendered> {
+    let names = resolve(registry, app)?;
+    let modules = registry.load(sandbox, &names)?;
+    let namespace = options
+        .namespace
+        .clone()
+        .or_else(|| app.namespace.clone())
+        .unwrap_or_else(|| "default".to_string());
+    let results: Vec<Result<Rendered>> = app
+        .components
+        .par_iter()
+        .map(|component| {
+            let job = ComponentJob {
+                sandbox,
+                modules: &modules,
+                app,
+                component,
+                namespace: &namespace,
+                options,
+            };
+            job.render()
+        })
+        .collect();
+
+    let mut rendered = Rendered::default();
+    let mut errors = Vec::new();
+    for result in results {
+        match result {
+            Ok(part) => {
+                rendered.objects.extend(part.objects);
+                rendered.warnings.extend(part.warnings);
+            }
+            Err(Error::Many(list)) => errors.extend(list),
+            Err(e) => errors.push(e),
+        }
+    }
+    match errors.len() {
+        0 => Ok(rendered),
+        1 => Err(errors.remove(0)),
+        _ => Err(Error::Many(errors)),
+    }
+}
+
+/// Checks that every type and trait names a definition of the right kind; returns the
+/// names to load. Reports every unknown name at once.
+fn resolve<'a>(registry: &Registry, app: &'a Application) -> Result<BTreeSet<&'a str>> {
+    let mut names = BTreeSet::new();
+    let mut errors = Vec::new();
+    let mut check =
+        |name: &'a str, kind: Kind, path: &[Segment], component: &Component| match registry
+            .kind(name)
+        {
+            Some(k) if k == kind => {
+                names.insert(name);
+            }
+            found => {
+                let site = Site {
+                    component: Some(component.name.clone()),
+                    field: Some(dotted(path)),
+                    ..app.source.site(path)
+                };
+                errors.push(match found {
+                    Some(other) => Error::Invalid {
+                        site,
+                        message: format!("\"{name}\" is a {other}, not a {kind}"),
+                    },
+                    None => Error::UnknownDefinition {
+                        site,
+                        kind: match kind {
+                            Kind::Workload => "component type",
+                            Kind::Trait => "trait",
+                            Kind::Policy => "policy",
+                        },
+                        name: name.to_string(),
+                        suggestion: registry.suggest(name, kind),
+                        known: registry.names_of(kind),
+                    },
+                });
+            }
+        };
+    for component in &app.components {
+        let type_path = if component.path.first() == Some(&Segment::Key("services".into())) {
+            key(&component.path, "type")
+        } else {
+            key(&component.path, "type")
+        };
+        check(&component.type_name, Kind::Workload, &type_path, component);
+        for t in &component.traits {
+            let path = if t.path == t.properties_path {
+                t.path.clone() // appfile: the trait's key
+            } else {
+                key(&t.path, "type")
+            };
+            check(&t.type_name, Kind::Trait, &path, component);
+        }
+    }
+    match errors.len() {
+        0 => Ok(names),
+        1 => Err(errors.remove(0)),
+        _ => Err(Error::Many(errors)),
+    }
+}
+
+/// One component's render.
+struct ComponentJob<'a> {
+    sandbox: &'a Sandbox,
+    modules: &'a Loaded,
+    app: &'a Application,
+    component: &'a Component,
+    namespace: &'a str,
+    options: &'a RenderOptions,
+}
+
+/// An object being built, with who set its fields.
+struct Draft {
+    name: String,
+    object: Value,
+    owners: Owners,
+    origin: Origin,
+}
+
+impl ComponentJob<'_> {
+    fn render(&self) -> Result<Rendered> {
+        let c = self.component;
+        let workload_module = self.module(&c.type_name);
+        let context = self.context();
+        let request = wit::RenderRequest {
+            parameters: Value::Object(c.properties.clone()).to_string(),
+            context: context.clone(),
+            workload: None,
+            outputs: Vec::new(),
+        };
+        let mut warnings = Vec::new();
+        let site = self.site(None);
+        let response = self.call(
+            workload_module,
+            &request,
+            &site,
+            &c.properties_path,
+            &mut warnings,
+        )?;
+        let creator = format!("component type \"{}\"", c.type_name);
+        let Some(output) = &response.output else {
+            return Err(self.bad_output(
+                workload_module,
+                &site,
+                "a workload must return an output object",
+            ));
+        };
+        let workload = self.object(workload_module, &site, output, "output")?;
+        let mut workload = Draft {
+            name: "output".into(),
+            owners: Owners::new(creator.clone()),
+            object: workload,
+            origin: Origin::Workload {
+                type_name: c.type_name.clone(),
+            },
+        };
+        let mut auxiliaries: Vec<Draft> = Vec::new();
+        for named in &response.outputs {
+            auxiliaries.push(Draft {
+                name: named.name.clone(),
+                object: self.object(workload_module, &site, &named.object, &named.name)?,
+                owners: Owners::new(creator.clone()),
+                origin: Origin::Auxiliary {
+                    resource: named.name.clone(),
+                },
+            });
+        }
+
+        for (index, t) in c.traits.iter().enumerate() {
+            let module = self.module(&t.type_name);
+            let site = self.site(Some(t));
+            self.check_trait_fits(workload_module, module, t, &site)?;
+            let request = wit::RenderRequest {
+                parameters: Value::Object(t.properties.clone()).to_string(),
+                context: context.clone(),
+                workload: Some(workload.object.to_string()),
+                outputs: auxiliaries
+                    .iter()
+                    .map(|d| wit::NamedObject {
+                        name: d.name.clone(),
+                        object: d.object.to_string(),
+                    })
+                    .collect(),
+            };
+            let response = self.call(module, &request, &site, &t.properties_path, &mut warnings)?;
+            let owner = if c.traits[..index].iter().any(|u| u.type_name == t.type_name) {
+                format!("trait \"{}\" (#{})", t.type_name, index + 1)
+            } else {
+                format!("trait \"{}\"", t.type_name)
+            };
+            if response.output.is_some() {
+                return Err(self.bad_output(
+                    module,
+                    &site,
+                    "a trait returns outputs and patches, not an output",
+                ));
+            }
+            if let Some(p) = &response.patch {
+                let p = self.patch(module, &site, p)?;
+                patch::apply(&mut workload.object, &p, &owner, &mut workload.owners)
+                    .map_err(|e| self.patch_error(module, &site, e, "the workload"))?;
+            }
+            for op in &response.patch_outputs {
+                let p = self.patch(module, &site, &op.patch)?;
+                let Some(target) = auxiliaries.iter_mut().rev().find(|d| d.name == op.name) else {
+                    return Err(self.bad_output(
+                        module,
+                        &site,
+                        &format!(
+                            "patchOutputs names \"{}\", which no earlier definition output",
+                            op.name
+                        ),
+                    ));
+                };
+                patch::apply(&mut target.object, &p, &owner, &mut target.owners).map_err(|e| {
+                    self.patch_error(module, &site, e, &format!("output \"{}\"", op.name))
+                })?;
+            }
+            for named in &response.outputs {
+                auxiliaries.push(Draft {
+                    name: named.name.clone(),
+                    object: self.object(module, &site, &named.object, &named.name)?,
+                    owners: Owners::new(owner.clone()),
+                    origin: Origin::Trait {
+                        trait_type: t.type_name.clone(),
+                        resource: named.name.clone(),
+                    },
+                });
+            }
+        }
+
+        let labels = manifest::Labels {
+            app_name: &self.app.name,
+            component: &c.name,
+            namespace: self.namespace,
+            revision: &self.options.revision,
+            app_labels: &self.app.labels,
+            app_annotations: &self.app.annotations,
+        };
+        let objects = std::iter::once(workload)
+            .chain(auxiliaries)
+            .map(|draft| manifest::finish(draft.object, draft.origin, &labels))
+            .collect();
+        Ok(Rendered { objects, warnings })
+    }
+
+    fn module(&self, name: &str) -> &Arc<Module> {
+        self.modules
+            .get(name)
+            .expect("resolve() loaded every definition the app names")
+    }
+
+    fn context(&self) -> wit::Context {
+        let v = self.options.cluster_version;
+        wit::Context {
+            app_name: self.app.name.clone(),
+            namespace: self.namespace.to_string(),
+            component_name: self.component.name.clone(),
+            component_type: self.component.type_name.clone(),
+            app_revision: self.options.revision.clone(),
+            cluster_version: wit::ClusterVersion {
+                major: v.major,
+                minor: v.minor,
+                git_version: v.to_string(),
+            },
+            app_labels: self.app.labels.clone().into_iter().collect(),
+            app_annotations: self.app.annotations.clone().into_iter().collect(),
+        }
+    }
+
+    /// The site of the component, or of one of its traits.
+    fn site(&self, t: Option<&TraitUse>) -> Site {
+        let path = t.map_or(&self.component.path, |t| &t.path);
+        Site {
+            component: Some(self.component.name.clone()),
+            trait_name: t.map(|t| t.type_name.clone()),
+            ..self.app.source.site(path)
+        }
+    }
+
+    fn check_trait_fits(
+        &self,
+        workload: &Module,
+        module: &Module,
+        t: &TraitUse,
+        site: &Site,
+    ) -> Result<()> {
+        let applies = &module.metadata.applies_to;
+        let workload_type = workload.metadata.workload_type.as_deref();
+        let fits = applies.is_empty()
+            || applies.iter().any(|a| {
+                a == "*" || *a == self.component.type_name || Some(a.as_str()) == workload_type
+            });
+        if !fits {
+            return Err(Error::Invalid {
+                site: site.clone(),
+                message: format!(
+                    "trait \"{}\" does not apply to component type \"{}\"{}; it applies to: {}",
+                    t.type_name,
+                    self.component.type_name,
+                    workload_type.map(|w| format!(" ({w})")).unwrap_or_default(),
+                    applies.join(", ")
+                ),
+            });
+        }
+        for other in &self.component.traits {
+            if module.metadata.conflicts_with.contains(&other.type_name) {
+                return Err(Error::Invalid {
+                    site: site.clone(),
+                    message: format!(
+                        "trait \"{}\" conflicts with trait \"{}\" on the same component",
+                        t.type_name, other.type_name
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn call(
+        &self,
+        module: &Module,
+        request: &wit::RenderRequest,
+        site: &Site,
+        properties_path: &[Segment],
+        warnings: &mut Vec<String>,
+    ) -> Result<wit::RenderResponse> {
+        let result = self.sandbox.render(module, request).map_err(|e| match e {
+            CallError::Limit { limit, detail } => Error::LimitExceeded {
+                site: site.clone(),
+                module: module.name.clone(),
+                limit,
+                detail,
+            },
+            CallError::Trap { message } => Error::Trap {
+                site: site.clone(),
+                module: module.name.clone(),
+                message,
+            },
+            CallError::BadOutput { message } => self.bad_output(module, site, &message),
+        })?;
+        match result {
+            Ok(response) => {
+                for d in &response.diagnostics {
+                    let site = self.diagnostic_site(site, properties_path, d.field.as_deref());
+                    warnings.push(format!("{site}: warning: {}", d.message));
+                }
+                Ok(response)
+            }
+            Err(diagnostics) => {
+                let mut errors: Vec<Error> = diagnostics
+                    .iter()
+                    .map(|d| Error::Parameter {
+                        site: self.diagnostic_site(site, properties_path, d.field.as_deref()),
+                        message: d.message.clone(),
+                    })
+                    .collect();
+                Err(match errors.len() {
+                    0 => Error::Parameter {
+                        site: site.clone(),
+                        message: format!("definition \"{}\" failed without a message", module.name),
+                    },
+                    1 => errors.remove(0),
+                    _ => Error::Many(errors),
+                })
+            }
+        }
+    }
+
+    /// Where a module's diagnostic points: the parameter's line when the field is given.
+    fn diagnostic_site(
+        &self,
+        site: &Site,
+        properties_path: &[Segment],
+        field: Option<&str>,
+    ) -> Site {
+        let Some(field) = field else {
+            return site.clone();
+        };
+        let mut path = properties_path.to_vec();
+        path.extend(parse_field(field));
+        Site {
+            field: Some(field.to_string()),
+            position: self.app.source.site(&path).position,
+            ..site.clone()
+        }
+    }
+
+    fn object(&self, module: &Module, site: &Site, text: &str, what: &str) -> Result<Value> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| self.bad_output(module, site, &format!("{what} is not JSON: {e}")))?;
+        manifest::check_object(&value)
+            .map_err(|message| self.bad_output(module, site, &format!("{what} {message}")))?;
+        Ok(value)
+    }
+
+    fn patch(&self, module: &Module, site: &Site, p: &wit::Patch) -> Result<Patch> {
+        let parse = |text: &str| -> Result<Value> {
+            serde_json::from_str(text)
+                .map_err(|e| self.bad_output(module, site, &format!("the patch is not JSON: {e}")))
+        };
+        Ok(match p {
+            wit::Patch::Merge(t) => Patch::Merge(parse(t)?),
+            wit::Patch::JsonMergePatch(t) => Patch::JsonMergePatch(parse(t)?),
+            wit::Patch::JsonPatch(t) => Patch::JsonPatch(parse(t)?),
+        })
+    }
+
+    fn patch_error(&self, module: &Module, site: &Site, e: PatchError, target: &str) -> Error {
+        match e {
+            PatchError::Conflict {
+                path,
+                first,
+                first_value,
+                second,
+                second_value,
+            } => Error::Conflict {
+                site: site.clone(),
+                path,
+                first,
+                first_value,
+                second,
+                second_value,
+            },
+            PatchError::Invalid(message) => {
+                self.bad_output(module, site, &format!("its patch to {target}: {message}"))
+            }
+        }
+    }
+
+    fn bad_output(&self, module: &Module, site: &Site, message: &str) -> Error {
+        Error::BadOutput {
+            site: site.clone(),
+            module: module.name.clone(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// `ports[0].port` → the path segments it names.
+fn parse_field(field: &str) -> Vec<Segment> {
+    let mut out = Vec::new();
+    for part in field.split('.') {
+        let (name, rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
+        if !name.is_empty() {
+            out.push(Segment::Key(name.to_string()));
+        }
+        for index in rest.split('[') {
+            if let Ok(i) = index.trim_end_matches(']').parse() {
+                out.push(Segment::Index(i));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_cluster_versions() {
+        let v: ClusterVersion = "1.29.3".parse().unwrap();
+        assert_eq!((v.major, v.minor, v.patch), (1, 29, 3));
+        let v: ClusterVersion = "v1.30.1-gke.100".parse().unwrap();
+        assert_eq!((v.major, v.minor, v.patch), (1, 30, 1));
+        let v: ClusterVersion = "1.28".parse().unwrap();
+        assert_eq!(v.to_string(), "v1.28.0");
+        assert!("1".parse::<ClusterVersion>().is_err());
+        assert!("one.two".parse::<ClusterVersion>().is_err());
+    }
+
+    #[test]
+    fn parses_parameter_paths() {
+        assert_eq!(
+            parse_field("ports[0].port"),
+            vec![
+                Segment::Key("ports".into()),
+                Segment::Index(0),
+                Segment::Key("port".into())
+            ]
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! The on-disk cache of compiled modules.
+//!
+//! Compiling a component with Cranelift takes tens of milliseconds; loading its
+//! precompiled artifact (an mmap) takes tens of microseconds. Artifacts are keyed by the
+//! module's sha256 inside a directory named for the engine's compatibility hash (wasmtime
+//! version, configuration and features), so a new Kiln never loads an old artifact.
+//!
+//! Writes go to a temporary file in the same directory, then `rename` into place: a reader
+//! sees a whole artifact or none, and any number of `kiln` processes can share the cache.
+//! The cache directory must be as trusted as the binary: its artifacts are native code.
+
+use std::hash::Hasher;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use super::hex;
+
+/// A directory of compiled artifacts for one engine configuration.
+#[derive(Debug, Clone)]
+pub struct CompiledCache {
+    dir: PathBuf,
+}
+
+/// Feeds `Hash` output into sha256, for a hash that is stable across processes.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn finish(&self) -> u64 {
+        unreachable!("only `digest` is used")
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+impl CompiledCache {
+    /// The cache under `root` for `engine`'s configuration.
+    pub fn new(root: &Path, engine: &Engine) -> CompiledCache {
+        let mut hasher = Sha256Hasher(Sha256::new());
+        std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
+        let engine_key = hex(&hasher.0.finalize());
+        CompiledCache {
+            dir: root.join(format!("wasmtime-{}", &engine_key[..16])),
+        }
+    }
+
+    /// Where the artifact of the module with `digest` lives.
+    pub fn artifact_path(&self, digest: &[u8; 32]) -> PathBuf {
+        self.dir.join(format!("{}.cwasm", hex(digest)))
+    }
+
+    /// The compiled component for `bytes` (whose sha256 is `digest`): loaded from the
+    /// cache, or compiled and then stored. A cache that cannot be written is not an error:
+    /// the component is still returned.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        digest: &[u8; 32],
+        bytes: &[u8],
+    ) -> wasmtime::Result<Component> {
+        let path = self.artifact_path(digest);
+        if path.is_file() {
+            // SAFETY: artifacts in this directory were written by `store` below, whole
+            // (rename is atomic), for an engine with this compatibility hash; wasmtime
+            // also checks the header. The directory is trusted like the binary.
+            if let Ok(component) = unsafe { Component::deserialize_file(engine, &path) } {
+                return Ok(component);
+            }
+            // Corrupt or foreign: fall through, recompile and replace it.
+        }
+        let artifact = engine.precompile_component(bytes)?;
+        let _ = self.store(&path, &artifact);
+        // SAFETY: `artifact` was produced just now by this engine.
+        unsafe { Component::deserialize(engine, &artifact) }
+    }
+
+    fn store(&self, path: &Path, artifact: &[u8]) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .suffix(".cwasm")
+            .tempfile_in(&self.dir)?;
+        tmp.write_all(artifact)?;
+        tmp.as_file().sync_data()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! What a definition knows about where it renders.
+
+use std::collections::BTreeMap;
+use std::ops::Deref;
+
+use serde_json::Value;
+
+/// The Kubernetes version the output is rendered for (KubeVela's `context.clusterVersion`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterVersion {
+    pub major: u32,
+    pub minor: u32,
+    /// E.g. `v1.31.0`.
+    pub git_version: String,
+}
+
+impl ClusterVersion {
+    /// True when the cluster is at least `major.minor`.
+    pub fn at_least(&self, major: u32, minor: u32) -> bool {
+        (self.major, self.minor) >= (major, minor)
+    }
+}
+
+/// The render context of a component (KubeVela's `context`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// The application's name (`context.appName`).
+    pub app_name: String,
+    /// The namespace objects land in (`context.namespace`).
+    pub namespace: String,
+    /// The component's name (`context.name`).
+    pub component_name: String,
+    /// The component's type, e.g. `webservice` (`context.componentType`).
+    pub component_type: String,
+    /// The application revision, e.g. `shop-v1` (`context.appRevision`).
+    pub app_revision: String,
+    pub cluster_version: ClusterVersion,
+    /// The Application's labels (`context.appLabels`).
+    pub app_labels: BTreeMap<String, String>,
+    /// The Application's annotations (`context.appAnnotations`).
+    pub app_annotations: BTreeMap<String, String>,
+}
+
+impl Context {
+    /// A context for unit tests: app `app`, component `component` of type `webservice`,
+    /// namespace `default`, Kubernetes 1.31.
+    pub fn for_test(component: &str) -> Self {
+        Context {
+            app_name: "app".into(),
+            namespace: "default".into(),
+            component_name: component.into(),
+            component_type: "webservice".into(),
+            app_revision: "app-v1".into(),
+            cluster_version: ClusterVersion {
+                major: 1,
+                minor: 31,
+                git_version: "v1.31.0".into(),
+            },
+            app_labels: BTreeMap::new(),
+            app_annotations: BTreeMap::new(),
+        }
+    }
+}
+
+/// What a trait sees: the component's [`Context`] (through `Deref`), the workload as
+/// patched by the traits before it (`context.output`) and the auxiliary objects so far
+/// (`context.outputs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraitContext {
+    pub context: Context,
+    /// The workload object rendered so far.
+    pub workload: Value,
+    /// Auxiliary objects rendered so far, by name, in order.
+    pub outputs: Vec<(String, Value)>,
+}
+
+impl TraitContext {
+    /// A trait context for unit tests around `workload` (see [`Context::for_test`]; the
+    /// component is named `component`).
+    pub fn for_test(workload: Value) -> Self {
+        TraitContext {
+            context: Context::for_test("component"),
+            workload,
+            outputs: Vec::new(),
+        }
+    }
+
+    /// The auxiliary object named `name`, if one was rendered.
+    pub fn output(&self, name: &str) -> Option<&Value> {
+        self.outputs.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+impl Deref for TraitContext {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.context
+    }
+}

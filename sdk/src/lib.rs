@@ -1,0 +1,188 @@
+//! Write Kiln definitions — component types (workloads) and traits — as ordinary Rust
+//! functions, and ship them as WebAssembly components.
+//!
+//! A definition is a function over typed parameters. The SDK derives the parameter JSON
+//! Schema with [`schemars`], parses the user's properties with [`serde`] (errors carry the
+//! parameter path), and hides the WIT interface (`kiln:definition@0.1.0`, in `sdk/wit/`),
+//! JSON text and guest memory behind one macro: [`export_trait!`] or [`export_workload!`].
+//!
+//! The host owns every policy: merging patches, labels, names, namespaces, ordering and
+//! output. A definition only computes.
+//!
+//! # A trait in a dozen lines
+//!
+//! ```
+//! use kiln_sdk::prelude::*;
+//!
+//! /// Manually scale K8s pod for your workload.
+//! #[derive(Deserialize, Serialize, JsonSchema)]
+//! #[serde(deny_unknown_fields)]
+//! struct Params {
+//!     /// Specify the number of workload
+//!     #[serde(default = "one")]
+//!     replicas: u32,
+//! }
+//! fn one() -> u32 { 1 }
+//!
+//! fn scaler(params: Params, _ctx: &TraitContext) -> Result<TraitOutput> {
+//!     Ok(TraitOutput::new().patch(Patch::merge(json!({
+//!         "spec": { "$patchStrategy/replicas": "retainKeys", "replicas": params.replicas }
+//!     }))))
+//! }
+//!
+//! kiln_sdk::export_trait! {
+//!     name: "scaler",
+//!     description: "Manually scale K8s pod for your workload.",
+//!     applies_to: ["deployments.apps", "statefulsets.apps"],
+//!     render: scaler,
+//! }
+//!
+//! // Unit-test it natively, with `cargo test`:
+//! let out = scaler(Params { replicas: 3 }, &TraitContext::for_test(json!({}))).unwrap();
+//! assert_eq!(out.patch_value().unwrap()["spec"]["replicas"], 3);
+//! ```
+//!
+//! Build it for the sandbox with `cargo build --release --target wasm32-wasip2` and load the
+//! `.wasm` with `kiln render -d DIR`.
+
+mod context;
+mod error;
+mod output;
+#[doc(hidden)]
+pub mod runtime;
+pub mod testing;
+
+/// The bindings generated from `sdk/wit/` (used by the export macros; not needed by authors).
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "definition",
+        pub_export_macro: true,
+        export_macro_name: "__export_definition",
+        default_bindings_module: "kiln_sdk::bindings",
+    });
+}
+
+pub use context::{ClusterVersion, Context, TraitContext};
+pub use error::{Error, Result};
+pub use output::{Patch, TraitOutput, WorkloadOutput};
+
+#[doc(hidden)]
+pub use schemars;
+#[doc(hidden)]
+pub use serde_json;
+
+/// Everything a definition usually needs, in one `use`.
+pub mod prelude {
+    pub use crate::{
+        ClusterVersion, Context, Error, Patch, Result, TraitContext, TraitOutput, WorkloadOutput,
+    };
+    pub use schemars::JsonSchema;
+    pub use serde::{Deserialize, Serialize};
+    pub use serde_json::{Map, Value, json};
+}
+
+/// Export a trait: a function `fn(P, &TraitContext) -> Result<TraitOutput>` where `P`
+/// implements `Deserialize` and `JsonSchema`.
+///
+/// `applies_to` (default: every workload) and `conflicts_with` (default: none) are
+/// enforced by the host. `version` defaults to the crate's version.
+#[macro_export]
+macro_rules! export_trait {
+    (
+        name: $name:expr,
+        description: $description:expr,
+        $(version: $version:expr,)?
+        $(applies_to: [$($applies:expr),* $(,)?],)?
+        $(conflicts_with: [$($conflicts:expr),* $(,)?],)?
+        render: $render:path $(,)?
+    ) => {
+        #[doc(hidden)]
+        pub struct __KilnDefinition;
+
+        impl $crate::bindings::Guest for __KilnDefinition {
+            fn describe() -> $crate::bindings::kiln::definition::types::Metadata {
+                $crate::runtime::describe_trait(
+                    $crate::runtime::Facts {
+                        name: $name,
+                        description: $description,
+                        version: $crate::__version!($($version)?),
+                        applies_to: &[$($($applies),*)?],
+                        conflicts_with: &[$($($conflicts),*)?],
+                        workload_type: None,
+                    },
+                    &$render,
+                )
+            }
+
+            fn render(
+                request: $crate::bindings::kiln::definition::types::RenderRequest,
+            ) -> ::core::result::Result<
+                $crate::bindings::kiln::definition::types::RenderResponse,
+                $crate::runtime::Diagnostics,
+            > {
+                $crate::runtime::render_trait(&$render, request)
+            }
+        }
+
+        $crate::bindings::__export_definition!(__KilnDefinition with_types_in $crate::bindings);
+    };
+}
+
+/// Export a component type: a function `fn(P, &Context) -> Result<WorkloadOutput>` where
+/// `P` implements `Deserialize` and `JsonSchema`.
+///
+/// `workload_type` is the `<resource>.<group>` of the object it renders (e.g.
+/// `deployments.apps`), which traits' `applies_to` lists match against.
+#[macro_export]
+macro_rules! export_workload {
+    (
+        name: $name:expr,
+        description: $description:expr,
+        $(version: $version:expr,)?
+        workload_type: $workload_type:expr,
+        render: $render:path $(,)?
+    ) => {
+        #[doc(hidden)]
+        pub struct __KilnDefinition;
+
+        impl $crate::bindings::Guest for __KilnDefinition {
+            fn describe() -> $crate::bindings::kiln::definition::types::Metadata {
+                $crate::runtime::describe_workload(
+                    $crate::runtime::Facts {
+                        name: $name,
+                        description: $description,
+                        version: $crate::__version!($($version)?),
+                        applies_to: &[],
+                        conflicts_with: &[],
+                        workload_type: Some($workload_type),
+                    },
+                    &$render,
+                )
+            }
+
+            fn render(
+                request: $crate::bindings::kiln::definition::types::RenderRequest,
+            ) -> ::core::result::Result<
+                $crate::bindings::kiln::definition::types::RenderResponse,
+                $crate::runtime::Diagnostics,
+            > {
+                $crate::runtime::render_workload(&$render, request)
+            }
+        }
+
+        $crate::bindings::__export_definition!(__KilnDefinition with_types_in $crate::bindings);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __version {
+    () => {
+        env!("CARGO_PKG_VERSION")
+    };
+    ($version:expr) => {
+        $version
+    };
+}

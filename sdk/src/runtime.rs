@@ -1,0 +1,188 @@
+//! The glue between the WIT bindings and an author's function. Used by the export macros.
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::bindings::kiln::definition::types as wit;
+use crate::{ClusterVersion, Context, Error, Patch, TraitContext, TraitOutput, WorkloadOutput};
+
+/// The `err` of a render call.
+pub type Diagnostics = Vec<wit::Diagnostic>;
+
+/// Static facts the export macros collect.
+pub struct Facts {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub version: &'static str,
+    pub applies_to: &'static [&'static str],
+    pub conflicts_with: &'static [&'static str],
+    pub workload_type: Option<&'static str>,
+}
+
+/// `describe` for a trait.
+pub fn describe_trait<P: JsonSchema>(
+    facts: Facts,
+    _render: &impl Fn(P, &TraitContext) -> crate::Result<TraitOutput>,
+) -> wit::Metadata {
+    metadata::<P>(facts, wit::Kind::Trait)
+}
+
+/// `describe` for a component type.
+pub fn describe_workload<P: JsonSchema>(
+    facts: Facts,
+    _render: &impl Fn(P, &Context) -> crate::Result<WorkloadOutput>,
+) -> wit::Metadata {
+    metadata::<P>(facts, wit::Kind::Workload)
+}
+
+fn metadata<P: JsonSchema>(facts: Facts, kind: wit::Kind) -> wit::Metadata {
+    let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+    wit::Metadata {
+        name: facts.name.into(),
+        kind,
+        version: facts.version.into(),
+        description: facts.description.into(),
+        parameter_schema: crate::testing::schema_of::<P>().to_string(),
+        applies_to: strings(facts.applies_to),
+        conflicts_with: strings(facts.conflicts_with),
+        workload_type: facts.workload_type.map(Into::into),
+    }
+}
+
+/// `render` for a trait.
+pub fn render_trait<P: DeserializeOwned>(
+    render: &impl Fn(P, &TraitContext) -> crate::Result<TraitOutput>,
+    request: wit::RenderRequest,
+) -> Result<wit::RenderResponse, Diagnostics> {
+    let params = parameters(&request.parameters).map_err(diagnostics)?;
+    let workload = match &request.workload {
+        Some(text) => json(text, "workload")?,
+        None => Value::Null,
+    };
+    let outputs = request
+        .outputs
+        .iter()
+        .map(|o| Ok((o.name.clone(), json(&o.object, &o.name)?)))
+        .collect::<Result<_, Diagnostics>>()?;
+    let ctx = TraitContext {
+        context: context(request.context),
+        workload,
+        outputs,
+    };
+    let out = render(params, &ctx).map_err(diagnostics)?;
+    Ok(wit::RenderResponse {
+        output: None,
+        outputs: named(out.outputs),
+        patch: out.patch.map(patch),
+        patch_outputs: out
+            .patch_outputs
+            .into_iter()
+            .map(|(name, p)| wit::OutputPatch {
+                name,
+                patch: patch(p),
+            })
+            .collect(),
+        diagnostics: warnings(out.warnings),
+    })
+}
+
+/// `render` for a component type.
+pub fn render_workload<P: DeserializeOwned>(
+    render: &impl Fn(P, &Context) -> crate::Result<WorkloadOutput>,
+    request: wit::RenderRequest,
+) -> Result<wit::RenderResponse, Diagnostics> {
+    let params = parameters(&request.parameters).map_err(diagnostics)?;
+    let out = render(params, &context(request.context)).map_err(diagnostics)?;
+    Ok(wit::RenderResponse {
+        output: Some(out.output.to_string()),
+        outputs: named(out.outputs),
+        patch: None,
+        patch_outputs: Vec::new(),
+        diagnostics: warnings(out.warnings),
+    })
+}
+
+/// Parses the user's properties, naming the parameter path on failure.
+pub(crate) fn parameters<P: DeserializeOwned>(text: &str) -> crate::Result<P> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        // serde_json appends " at line 1 column N" of the host's JSON text: noise here.
+        let message = e.inner().to_string();
+        let message = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_string(),
+            None => message,
+        };
+        if path == "." {
+            Error::msg(message)
+        } else {
+            Error::field(path, message)
+        }
+    })
+}
+
+fn json(text: &str, what: &str) -> Result<Value, Diagnostics> {
+    serde_json::from_str(text).map_err(|e| {
+        diagnostics(Error::msg(format!(
+            "host sent invalid JSON for {what}: {e}"
+        )))
+    })
+}
+
+fn context(c: wit::Context) -> Context {
+    Context {
+        app_name: c.app_name,
+        namespace: c.namespace,
+        component_name: c.component_name,
+        component_type: c.component_type,
+        app_revision: c.app_revision,
+        cluster_version: ClusterVersion {
+            major: c.cluster_version.major,
+            minor: c.cluster_version.minor,
+            git_version: c.cluster_version.git_version,
+        },
+        app_labels: c.app_labels.into_iter().collect(),
+        app_annotations: c.app_annotations.into_iter().collect(),
+    }
+}
+
+fn named(objects: Vec<(String, Value)>) -> Vec<wit::NamedObject> {
+    objects
+        .into_iter()
+        .map(|(name, object)| wit::NamedObject {
+            name,
+            object: object.to_string(),
+        })
+        .collect()
+}
+
+fn patch(p: Patch) -> wit::Patch {
+    match p {
+        Patch::Merge(v) => wit::Patch::Merge(v.to_string()),
+        Patch::JsonMergePatch(v) => wit::Patch::JsonMergePatch(v.to_string()),
+        Patch::JsonPatch(v) => wit::Patch::JsonPatch(v.to_string()),
+    }
+}
+
+fn diagnostics(error: Error) -> Diagnostics {
+    error
+        .messages
+        .into_iter()
+        .map(|(field, message)| wit::Diagnostic {
+            severity: wit::Severity::Error,
+            message,
+            field,
+        })
+        .collect()
+}
+
+fn warnings(list: Vec<(Option<String>, String)>) -> Vec<wit::Diagnostic> {
+    list.into_iter()
+        .map(|(field, message)| wit::Diagnostic {
+            severity: wit::Severity::Warning,
+            message,
+            field,
+        })
+        .collect()
+}

@@ -1,0 +1,45 @@
+//! Helpers for testing a definition natively with `cargo test`, through the same JSON
+//! parsing the sandbox uses.
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{Context, Result, TraitContext, TraitOutput, WorkloadOutput};
+
+/// Renders a trait from JSON properties, as the host would call it.
+///
+/// ```
+/// use kiln_sdk::prelude::*;
+/// #[derive(Deserialize, JsonSchema)]
+/// struct P { replicas: u32 }
+/// fn t(p: P, _: &TraitContext) -> Result<TraitOutput> {
+///     Ok(TraitOutput::new().patch(Patch::merge(json!({"spec": {"replicas": p.replicas}}))))
+/// }
+/// let err = kiln_sdk::testing::render_trait(t, json!({"replicas": "x"}), &TraitContext::for_test(json!({})));
+/// assert!(err.unwrap_err().to_string().starts_with("replicas: invalid type"));
+/// ```
+pub fn render_trait<P: DeserializeOwned>(
+    render: impl Fn(P, &TraitContext) -> Result<TraitOutput>,
+    properties: Value,
+    ctx: &TraitContext,
+) -> Result<TraitOutput> {
+    render(crate::runtime::parameters(&properties.to_string())?, ctx)
+}
+
+/// Renders a component type from JSON properties, as the host would call it.
+pub fn render_workload<P: DeserializeOwned>(
+    render: impl Fn(P, &Context) -> Result<WorkloadOutput>,
+    properties: Value,
+    ctx: &Context,
+) -> Result<WorkloadOutput> {
+    render(crate::runtime::parameters(&properties.to_string())?, ctx)
+}
+
+/// The JSON Schema (2020-12) the definition announces for its parameters.
+pub fn schema_of<P: JsonSchema>() -> Value {
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<P>();
+    schema.to_value()
+}
