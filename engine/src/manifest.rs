@@ -406,7 +406,7 @@ pub mod yaml {
         if first.is_ascii_digit() || matches!(first, '.' | '+' | '-') {
             return false;
         }
-        if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+        if s.starts_with(' ') || s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
             return false;
         }
         s.chars().all(|c| {

@@ -114,10 +114,15 @@ pub(crate) fn parameters<P: DeserializeOwned>(text: &str) -> crate::Result<P> {
             Some(i) => message[..i].to_string(),
             None => message,
         };
-        if path == "." {
-            Error::msg(message)
-        } else {
-            Error::field(path, message)
+        // "missing field `image`" is about the field, not its parent.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'));
+        match (path.as_str(), missing) {
+            (".", Some(field)) => Error::field(field, message.clone()),
+            (_, Some(field)) => Error::field(format!("{path}.{field}"), message.clone()),
+            (".", None) => Error::msg(message),
+            _ => Error::field(path, message),
         }
     })
 }

@@ -1,1 +1,13 @@
+//! End-to-end tests of the `kiln` binary: whole applications in, manifests (or errors) out.
+//!
+//! Every test runs the real binary as a separate process, with a compiled-module cache in the
+//! test's scratch directory, and checks stdout, stderr and the exit code.
 
+mod common;
+
+mod cache;
+mod cli_errors;
+mod custom_definitions;
+mod kubevela_fixtures;
+mod render;
+mod sandbox_limits;

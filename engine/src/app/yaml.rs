@@ -141,7 +141,10 @@ fn scan_error(e: ScanError) -> SyntaxError {
             line: e.marker().line(),
             column: e.marker().col() + 1,
         },
-        message: e.info().to_string(),
+        message: match e.info() {
+            "recursion limit exceeded" => "nesting too deep".to_string(),
+            info => info.to_string(),
+        },
     }
 }
 
@@ -492,7 +495,8 @@ mod tests {
     #[test]
     fn refuses_deep_nesting() {
         let deep = "[".repeat(1000) + &"]".repeat(1000);
-        assert!(parse(&deep).unwrap_err().message.contains("nesting"));
+        let err = parse(&deep).unwrap_err();
+        assert!(err.message.contains("nesting"), "{}", err.message);
     }
 
     #[test]

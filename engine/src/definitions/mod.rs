@@ -1,9 +1,9 @@
 //! The registry of definitions: Kiln's built-ins (embedded in the binary) and `.wasm`
 //! components from directories the user names.
 //!
-//! Only the definitions an application uses are compiled and loaded ([`Registry::load`]).
-//! External definitions are named by their file (`pdb.wasm` defines `pdb`) and must
-//! describe themselves by that name.
+//! Only the built-ins an application uses are compiled and loaded ([`Registry::load`]).
+//! External definitions are loaded when their directory is added, and named by what their
+//! `describe` returns (the file name does not matter).
 
 pub mod schema;
 
@@ -269,26 +269,35 @@ fn load_file(sandbox: &Sandbox, path: &Path) -> Result<(String, Vec<u8>, Module)
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
-    let name = path
+    let stem = path
         .file_stem()
         .and_then(|s| s.to_str())
-        .unwrap_or_default()
-        .to_string();
+        .unwrap_or("module");
     let module = sandbox
-        .load(&name, &bytes, None)
+        .load(stem, &bytes, None)
         .map_err(|message| Error::Definition {
             module: path.display().to_string(),
             message,
         })?;
-    if module.metadata.name != name {
+    let name = module.metadata.name.clone();
+    if !valid_name(&name) {
         return Err(Error::Definition {
             module: path.display().to_string(),
             message: format!(
-                "describes itself as \"{}\"; a definition file is named after its definition \
-                 (rename it to {}.wasm)",
-                module.metadata.name, module.metadata.name
+                "describes itself as \"{name}\", which is not a valid definition name \
+                 (lowercase letters, digits and '-')"
             ),
         });
     }
+    let mut module = module;
+    module.name = name.clone();
     Ok((name, bytes, module))
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }

@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::app::yaml;
+use crate::app::yaml as reader;
 
 fn labels<'a>(
     app_labels: &'a BTreeMap<String, String>,
@@ -140,7 +140,7 @@ fn yaml_output_reads_back_as_the_same_value() {
     });
     let mut text = String::new();
     yaml::document(&value, &mut text);
-    let back = yaml::parse(&text)
+    let back = reader::parse(&text)
         .unwrap_or_else(|e| panic!("{e:?} in\n{text}"))
         .to_json();
     assert_eq!(back, value, "\n{text}");

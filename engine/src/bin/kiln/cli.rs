@@ -37,6 +37,14 @@ pub struct Args {
     /// Compile every module afresh and cache nothing.
     #[arg(long, global = true)]
     no_cache: bool,
+
+    /// Wall-clock limit of one definition call, in milliseconds.
+    #[arg(long, value_name = "MS", global = true, default_value_t = Limits::default().time.as_millis() as u64)]
+    time_limit_ms: u64,
+
+    /// Linear-memory limit of one definition instance, in MiB.
+    #[arg(long, value_name = "MIB", global = true, default_value_t = Limits::default().memory / (1024 * 1024))]
+    memory_limit_mib: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,7 +127,12 @@ fn sandbox(args: &Args) -> Result<Sandbox> {
     } else {
         args.cache_dir.clone().or_else(default_cache_dir)
     };
-    Sandbox::new(Limits::default(), cache_dir)
+    let limits = Limits {
+        time: std::time::Duration::from_millis(args.time_limit_ms),
+        memory: args.memory_limit_mib.saturating_mul(1024 * 1024),
+        ..Limits::default()
+    };
+    Sandbox::new(limits, cache_dir)
         .map_err(|e| anyhow::anyhow!("{e:#}"))
         .context("starting the WebAssembly sandbox")
 }

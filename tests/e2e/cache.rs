@@ -1,0 +1,125 @@
+//! The compiled-module cache: same output cold or warm, safe under concurrent writers, and
+//! self-healing when an artifact is damaged.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::common::*;
+
+fn render_with_cache(cache: &Path) -> Run {
+    let mut cmd = kiln();
+    cmd.env("KILN_CACHE_DIR", cache)
+        .args(["render", "examples/shop"]);
+    run_cmd(cmd, None)
+}
+
+fn artifacts(cache: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for dir in std::fs::read_dir(cache).expect("cache dir exists") {
+        for file in std::fs::read_dir(dir.expect("entry").path()).expect("engine dir") {
+            found.push(file.expect("entry").path());
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn cold_and_warm_renders_are_byte_identical() {
+    let cache = tempfile::tempdir().unwrap();
+    let cold = render_with_cache(cache.path());
+    let warm = render_with_cache(cache.path());
+    assert_eq!(cold.ok(), warm.ok());
+    let mut uncached = kiln();
+    uncached.args(["--no-cache", "render", "examples/shop"]);
+    assert_eq!(run_cmd(uncached, None).ok(), cold.stdout);
+
+    let files = artifacts(cache.path());
+    assert!(!files.is_empty());
+    for file in &files {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        assert!(
+            name.ends_with(".cwasm") && name.len() == 64 + 6,
+            "unexpected cache file {name}"
+        );
+    }
+}
+
+#[test]
+fn concurrent_processes_share_an_empty_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            let mut cmd = kiln();
+            cmd.env("KILN_CACHE_DIR", cache.path())
+                .args(["render", "examples/shop"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            cmd.spawn().expect("start kiln")
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect();
+    for out in &outputs {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, outputs[0].stdout);
+    }
+    // No temporary files left behind, and the artifacts load.
+    for file in artifacts(cache.path()) {
+        assert!(
+            file.extension().is_some_and(|e| e == "cwasm"),
+            "{}",
+            file.display()
+        );
+    }
+    assert_eq!(
+        render_with_cache(cache.path()).ok().as_bytes(),
+        outputs[0].stdout
+    );
+}
+
+#[test]
+fn a_damaged_artifact_is_recompiled_and_replaced() {
+    let cache = tempfile::tempdir().unwrap();
+    let first = render_with_cache(cache.path());
+    let files = artifacts(cache.path());
+    for file in &files {
+        std::fs::write(file, b"not a compiled module").unwrap();
+    }
+    let second = render_with_cache(cache.path());
+    assert_eq!(first.ok(), second.ok());
+    for file in &files {
+        assert!(
+            std::fs::metadata(file).unwrap().len() > 1000,
+            "{} was not replaced",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn an_unwritable_cache_still_renders() {
+    let mut cmd = kiln();
+    cmd.env("KILN_CACHE_DIR", "/proc/kiln-cannot-write-here")
+        .args(["render", "examples/hello"]);
+    run_cmd(cmd, None).ok();
+}
+
+#[test]
+fn the_cache_dir_flag_wins_over_the_environment() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    cmd.current_dir(repo())
+        .env("KILN_CACHE_DIR", "/proc/nowhere")
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .args(["render", "examples/hello"]);
+    run_cmd(cmd, None).ok();
+    assert!(!artifacts(cache.path()).is_empty());
+}

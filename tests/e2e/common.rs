@@ -1,0 +1,167 @@
+//! Helpers shared by the end-to-end tests.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("engine/ is in the repository")
+        .to_path_buf()
+}
+
+/// A cache directory shared by the tests that do not test the cache itself.
+pub fn shared_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-cache")
+}
+
+/// What a `kiln` process did.
+#[derive(Debug)]
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: Option<i32>,
+}
+
+impl Run {
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, Some(0), "kiln failed:\n{}", self.stderr);
+        &self.stdout
+    }
+
+    /// Asserts a failure with nothing on stdout, and returns stderr.
+    #[track_caller]
+    pub fn failed(&self) -> &str {
+        assert_eq!(
+            self.code,
+            Some(1),
+            "expected exit 1; stderr:\n{}",
+            self.stderr
+        );
+        assert_eq!(
+            self.stdout, "",
+            "a failed render must print nothing on stdout"
+        );
+        assert!(self.stderr.starts_with("error: "), "{}", self.stderr);
+        &self.stderr
+    }
+}
+
+/// A `kiln` command with the shared cache and a clean environment.
+pub fn kiln() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    cmd.env("KILN_CACHE_DIR", shared_cache())
+        .env_remove("KUBE_VERSION")
+        .env_remove("KUBE_API_VERSIONS")
+        .current_dir(repo());
+    cmd
+}
+
+/// Runs `cmd`, feeding `stdin` when given.
+pub fn run_cmd(mut cmd: Command, stdin: Option<&str>) -> Run {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start kiln");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("piped")
+            .write_all(text.as_bytes())
+            .expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait for kiln");
+    Run {
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        code: out.status.code(),
+    }
+}
+
+/// Runs `kiln ARGS`.
+pub fn run(args: &[&str]) -> Run {
+    let mut cmd = kiln();
+    cmd.args(args);
+    run_cmd(cmd, None)
+}
+
+/// Runs `kiln render -` with `app` on stdin, plus `args`.
+pub fn render_stdin(app: &str, args: &[&str]) -> Run {
+    let mut cmd = kiln();
+    cmd.args(["render", "-"]).args(args);
+    run_cmd(cmd, Some(app))
+}
+
+/// Parses a YAML stream of objects (as Kiln writes it) into JSON values.
+pub fn objects(yaml_stream: &str) -> Vec<serde_json::Value> {
+    yaml_stream
+        .split("---\n")
+        .filter(|doc| !doc.trim().is_empty())
+        .map(|doc| {
+            kiln::app::yaml::parse(doc)
+                .unwrap_or_else(|e| panic!("invalid YAML output {e:?}:\n{doc}"))
+                .to_json()
+        })
+        .collect()
+}
+
+/// The object of `kind` named `name`.
+#[track_caller]
+pub fn find<'a>(objects: &'a [serde_json::Value], kind: &str, name: &str) -> &'a serde_json::Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in {objects:#?}"))
+}
+
+/// Builds a guest crate of the workspace at `workspace` (relative to the repo) for
+/// wasm32-wasip2 and returns the path of `<crate>.wasm`. Builds run one at a time.
+pub fn build_guest(workspace: &str, crate_name: &str) -> PathBuf {
+    static LOCK: Mutex<()> = Mutex::new(());
+    static TARGET: OnceLock<PathBuf> = OnceLock::new();
+    let target = TARGET.get_or_init(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("guests"));
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(repo().join(workspace).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("RUSTC_WRAPPER")
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "building {workspace} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target
+        .join("wasm32-wasip2/release")
+        .join(format!("{}.wasm", crate_name.replace('-', "_")))
+}
+
+/// A fresh directory holding only `wasm` (as `file_name`).
+pub fn definitions_dir(wasm: &Path, file_name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(wasm, dir.path().join(file_name)).expect("copy the module");
+    dir
+}

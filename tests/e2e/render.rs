@@ -1,0 +1,205 @@
+//! Whole applications rendered: golden outputs of the examples in both input formats, both
+//! output formats, and the flags that change the output.
+
+use crate::common::*;
+
+#[test]
+fn hello_appfile_golden() {
+    insta::assert_snapshot!("hello.yaml", run(&["render", "examples/hello"]).ok());
+}
+
+#[test]
+fn shop_application_golden() {
+    insta::assert_snapshot!("shop.yaml", run(&["render", "examples/shop"]).ok());
+}
+
+#[test]
+fn shop_as_json_lines_holds_the_same_objects() {
+    let yaml = objects(run(&["render", "examples/shop"]).ok());
+    let json = run(&["render", "examples/shop", "-o", "json"]);
+    let lines: Vec<serde_json::Value> = json
+        .ok()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines, yaml);
+}
+
+#[test]
+fn renders_are_deterministic() {
+    let first = run(&["render", "examples/shop"]);
+    for _ in 0..3 {
+        assert_eq!(run(&["render", "examples/shop"]).ok(), first.ok());
+    }
+}
+
+#[test]
+fn an_appfile_and_the_equivalent_application_render_the_same() {
+    let appfile = "\
+name: shop
+services:
+  web:
+    image: nginx:1.27
+    ports:
+      - port: 80
+        expose: true
+    scaler:
+      replicas: 2
+    labels:
+      tier: frontend
+  jobs:
+    type: worker
+    image: busybox
+";
+    let application = "\
+apiVersion: core.oam.dev/v1beta1
+kind: Application
+metadata:
+  name: shop
+spec:
+  components:
+    - name: web
+      type: webservice
+      properties:
+        image: nginx:1.27
+        ports:
+          - port: 80
+            expose: true
+      traits:
+        - type: scaler
+          properties: {replicas: 2}
+        - type: labels
+          properties: {tier: frontend}
+    - name: jobs
+      type: worker
+      properties: {image: busybox}
+";
+    let a = render_stdin(appfile, &[]);
+    let b = render_stdin(application, &[]);
+    assert_eq!(a.ok(), b.ok());
+    let objects = objects(&a.stdout);
+    let kinds: Vec<_> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["Deployment", "Service", "Deployment"],
+        "file order kept"
+    );
+}
+
+#[test]
+fn a_directory_finds_its_application_file() {
+    assert_eq!(
+        run(&["render", "examples/hello"]).ok(),
+        run(&["render", "examples/hello/vela.yaml"]).ok()
+    );
+}
+
+#[test]
+fn stdin_renders_like_a_file() {
+    let text = std::fs::read_to_string(repo().join("examples/hello/vela.yaml")).unwrap();
+    assert_eq!(
+        render_stdin(&text, &[]).ok(),
+        run(&["render", "examples/hello"]).ok()
+    );
+}
+
+#[test]
+fn the_namespace_flag_overrides_the_application() {
+    let objects = objects(run(&["render", "examples/shop", "-n", "staging"]).ok());
+    for o in &objects {
+        assert_eq!(o["metadata"]["namespace"], "staging");
+        assert_eq!(o["metadata"]["labels"]["app.oam.dev/namespace"], "staging");
+    }
+}
+
+#[test]
+fn the_workload_carries_the_oam_labels() {
+    let objects = objects(run(&["render", "examples/hello"]).ok());
+    let labels = &objects[0]["metadata"]["labels"];
+    assert_eq!(labels["app.oam.dev/name"], "hello");
+    assert_eq!(labels["app.oam.dev/component"], "hello");
+    assert_eq!(labels["app.oam.dev/resourceType"], "WORKLOAD");
+    assert_eq!(labels["workload.oam.dev/type"], "webservice");
+}
+
+#[test]
+fn the_cluster_version_picks_api_versions() {
+    let app = "\
+name: shop
+services:
+  web:
+    image: nginx
+    ports: [{port: 80}]
+    gateway:
+      domain: shop.example.com
+      http: {\"/\": 80}
+    hpa:
+      max: 4
+";
+    let modern = objects(render_stdin(app, &[]).ok());
+    assert_eq!(
+        find(&modern, "Ingress", "web")["apiVersion"],
+        "networking.k8s.io/v1"
+    );
+    assert_eq!(
+        find(&modern, "HorizontalPodAutoscaler", "web")["apiVersion"],
+        "autoscaling/v2"
+    );
+    let old = objects(render_stdin(app, &["--cluster-version", "1.18"]).ok());
+    assert_eq!(
+        find(&old, "Ingress", "web")["apiVersion"],
+        "networking.k8s.io/v1beta1"
+    );
+    assert_eq!(
+        find(&old, "HorizontalPodAutoscaler", "web")["apiVersion"],
+        "autoscaling/v2beta2"
+    );
+}
+
+#[test]
+fn vela_headers_mark_components_and_traits() {
+    let out = run(&["render", "examples/hello", "--vela-headers"]);
+    let text = out.ok();
+    assert!(
+        text.starts_with(
+            "---\n# Application(hello) -- Component(hello)\n---\n\napiVersion: apps/v1\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn definitions_list_shows_every_builtin_with_a_description() {
+    let list = run(&["definitions", "list"]);
+    let text = list.ok();
+    for name in [
+        "webservice",
+        "worker",
+        "scaler",
+        "gateway",
+        "expose",
+        "hpa",
+        "labels",
+        "annotations",
+        "env",
+        "sidecar",
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing from:\n{text}"));
+        assert!(
+            line.split_whitespace().count() > 2,
+            "{name} has no description: {line}"
+        );
+    }
+}
+
+#[test]
+fn definitions_show_lists_parameters_with_types_defaults_and_descriptions() {
+    let show = run(&["definitions", "show", "gateway"]);
+    insta::assert_snapshot!("show-gateway.txt", show.ok());
+}
