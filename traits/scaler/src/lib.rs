@@ -42,7 +42,15 @@ mod tests {
 
     #[test]
     fn rejects_unknown_parameters() {
-        let err = render_trait(scaler, json!({"replica": 2}), &TraitContext::for_test(json!({})));
-        assert!(err.unwrap_err().to_string().contains("unknown field `replica`"));
+        let err = render_trait(
+            scaler,
+            json!({"replica": 2}),
+            &TraitContext::for_test(json!({})),
+        );
+        assert!(
+            err.unwrap_err()
+                .to_string()
+                .contains("unknown field `replica`")
+        );
     }
 }

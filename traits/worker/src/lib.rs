@@ -1,0 +1,683 @@
+//! `worker`: a long-running, scalable, containerized service running at the backend, with no
+//! network endpoint (KubeVela's `worker` component type). Renders a Deployment only.
+
+use std::collections::BTreeMap;
+
+use kiln_sdk::prelude::*;
+
+/// Parameters of `worker`.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Params {
+    /// Which image would you like to use for your service
+    pub image: String,
+    /// Specify image pull policy for your service
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<String>,
+    /// Specify image pull secrets for your service
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_secrets: Option<Vec<String>>,
+    /// Commands to run in the container
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<Vec<String>>,
+    /// Define arguments by using environment variables
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<EnvVar>>,
+    /// Number of CPU units for the service, like `0.5` (0.5 CPU core), `1` (1 CPU core)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    /// Specifies the attributes of the memory resource required for the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// Mount volumes into the container, by volume kind
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_mounts: Option<VolumeMounts>,
+    /// Deprecated field, use volumeMounts instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<Vec<Volume>>,
+    /// Instructions for assessing whether the container is alive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness_probe: Option<HealthProbe>,
+    /// Instructions for assessing whether the container is in a suitable state to serve traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness_probe: Option<HealthProbe>,
+}
+
+/// An environment variable.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EnvVar {
+    /// Environment variable name
+    pub name: String,
+    /// The value of the environment variable
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Specifies a source the value of this var should come from
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<EnvVarSource>,
+}
+
+/// Where an environment variable's value comes from; other Kubernetes sources are passed through.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvVarSource {
+    /// Selects a key of a secret in the pod's namespace
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key_ref: Option<SecretKeySelector>,
+    /// Selects a key of a config map in the pod's namespace
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map_key_ref: Option<ConfigMapKeySelector>,
+    /// Other value sources (`fieldRef`, `resourceFieldRef`), passed through as KubeVela's open struct does.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// A key of a secret.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretKeySelector {
+    /// The name of the secret in the pod's namespace to select from
+    pub name: String,
+    /// The key of the secret to select from. Must be a valid secret key
+    pub key: String,
+}
+
+/// A key of a config map.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigMapKeySelector {
+    /// The name of the config map in the pod's namespace to select from
+    pub name: String,
+    /// The key of the config map to select from. Must be a valid secret key
+    pub key: String,
+}
+
+/// Volumes to mount, by kind.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VolumeMounts {
+    /// Mount PVC type volume
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pvc: Option<Vec<PvcMount>>,
+    /// Mount ConfigMap type volume
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<Vec<ConfigMapMount>>,
+    /// Mount Secret type volume
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Vec<SecretMount>>,
+    /// Mount EmptyDir type volume
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty_dir: Option<Vec<EmptyDirMount>>,
+    /// Mount HostPath type volume
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_path: Option<Vec<HostPathMount>>,
+}
+
+/// A PVC mount.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PvcMount {
+    /// The name of the volume
+    pub name: String,
+    /// The path to mount the volume at in the container
+    pub mount_path: String,
+    /// The name of the PVC
+    pub claim_name: String,
+}
+
+/// A ConfigMap mount.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConfigMapMount {
+    /// The name of the volume
+    pub name: String,
+    /// The path to mount the volume at in the container
+    pub mount_path: String,
+    /// The mode bits of the created files
+    #[serde(default = "default_mode")]
+    pub default_mode: i64,
+    /// The name of the ConfigMap
+    pub cm_name: String,
+    /// The keys to project, and where
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<KeyToPath>>,
+}
+
+/// A Secret mount.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretMount {
+    /// The name of the volume
+    pub name: String,
+    /// The path to mount the volume at in the container
+    pub mount_path: String,
+    /// The mode bits of the created files
+    #[serde(default = "default_mode")]
+    pub default_mode: i64,
+    /// The name of the Secret
+    pub secret_name: String,
+    /// The keys to project, and where
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<KeyToPath>>,
+}
+
+/// An EmptyDir mount.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EmptyDirMount {
+    /// The name of the volume
+    pub name: String,
+    /// The path to mount the volume at in the container
+    pub mount_path: String,
+    /// The storage medium: "" (the node's default) or "Memory"
+    #[serde(default)]
+    pub medium: Medium,
+}
+
+/// A HostPath mount.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HostPathMount {
+    /// The name of the volume
+    pub name: String,
+    /// The path to mount the volume at in the container
+    pub mount_path: String,
+    /// The path on the host
+    pub path: String,
+}
+
+/// A key of a ConfigMap or Secret projected to a file.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyToPath {
+    /// The key to project
+    pub key: String,
+    /// The relative path of the file to map the key to
+    pub path: String,
+    /// The mode bits of the file
+    #[serde(default = "item_mode")]
+    pub mode: i64,
+}
+
+/// An EmptyDir storage medium.
+#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Medium {
+    /// The node's default medium.
+    #[default]
+    #[serde(rename = "")]
+    Default,
+    /// A tmpfs.
+    Memory,
+}
+
+/// A volume and its mount, the deprecated way.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Volume {
+    /// The name of the volume
+    pub name: String,
+    /// The path to mount the volume at in the container
+    pub mount_path: String,
+    /// Specify volume type, options: "pvc","configMap","secret","emptyDir", default to emptyDir
+    #[serde(rename = "type", default)]
+    pub kind: VolumeType,
+    /// The name of the PVC (type pvc)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_name: Option<String>,
+    /// The mode bits of the created files (types configMap and secret)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = 420))]
+    pub default_mode: Option<i64>,
+    /// The name of the ConfigMap (type configMap)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cm_name: Option<String>,
+    /// The name of the Secret (type secret)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+    /// The keys to project, and where (types configMap and secret)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<KeyToPath>>,
+    /// The storage medium: "" (the node's default) or "Memory" (type emptyDir)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = ""))]
+    pub medium: Option<Medium>,
+}
+
+/// The kind of a deprecated volume.
+#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum VolumeType {
+    #[default]
+    EmptyDir,
+    Pvc,
+    ConfigMap,
+    Secret,
+}
+
+/// A health probe.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HealthProbe {
+    /// Instructions for assessing container health by executing a command. Either this attribute or the httpGet attribute or the tcpSocket attribute MUST be specified. This attribute is mutually exclusive with both the httpGet attribute and the tcpSocket attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<ExecProbe>,
+    /// Instructions for assessing container health by executing an HTTP GET request. Either this attribute or the exec attribute or the tcpSocket attribute MUST be specified. This attribute is mutually exclusive with both the exec attribute and the tcpSocket attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_get: Option<HttpGetProbe>,
+    /// Instructions for assessing container health by probing a TCP socket. Either this attribute or the exec attribute or the httpGet attribute MUST be specified. This attribute is mutually exclusive with both the exec attribute and the httpGet attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_socket: Option<TcpSocketProbe>,
+    /// Number of seconds after the container is started before the first probe is initiated.
+    #[serde(default)]
+    pub initial_delay_seconds: i64,
+    /// How often, in seconds, to execute the probe.
+    #[serde(default = "ten")]
+    pub period_seconds: i64,
+    /// Number of seconds after which the probe times out.
+    #[serde(default = "one")]
+    pub timeout_seconds: i64,
+    /// Minimum consecutive successes for the probe to be considered successful after having failed.
+    #[serde(default = "one")]
+    pub success_threshold: i64,
+    /// Number of consecutive failures required to determine the container is not alive (liveness probe) or not ready (readiness probe).
+    #[serde(default = "three")]
+    pub failure_threshold: i64,
+}
+
+/// A probe that runs a command.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecProbe {
+    /// A command to be executed inside the container to assess its health. Each space delimited token of the command is a separate array element. Commands exiting 0 are considered to be successful probes, whilst all other exit codes are considered failures.
+    pub command: Vec<String>,
+}
+
+/// A probe that sends an HTTP GET request.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpGetProbe {
+    /// The endpoint, relative to the port, to which the HTTP GET request should be directed.
+    pub path: String,
+    /// The TCP socket within the container to which the HTTP GET request should be directed.
+    pub port: i64,
+    /// Custom headers to set in the request
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_headers: Option<Vec<HttpHeader>>,
+}
+
+/// An HTTP header.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpHeader {
+    /// The header name
+    pub name: String,
+    /// The header value
+    pub value: String,
+}
+
+/// A probe that opens a TCP connection.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TcpSocketProbe {
+    /// The TCP socket within the container that should be probed to assess container health.
+    pub port: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+fn three() -> i64 {
+    3
+}
+fn ten() -> i64 {
+    10
+}
+fn default_mode() -> i64 {
+    420
+}
+fn item_mode() -> i64 {
+    511
+}
+
+const NAME_LABEL: &str = "app.oam.dev/name";
+const COMPONENT_LABEL: &str = "app.oam.dev/component";
+
+/// A mount: `{mountPath, name}`.
+fn mount(name: &str, mount_path: &str) -> Value {
+    json!({ "mountPath": mount_path, "name": name })
+}
+
+/// A `configMap` / `secret` volume source: `{defaultMode, <name_field>: name, items?}`.
+fn projected(
+    default_mode: i64,
+    name_field: &str,
+    name: &str,
+    items: Option<&Vec<KeyToPath>>,
+) -> Value {
+    let mut source = json!({ "defaultMode": default_mode, name_field: name });
+    if let Some(items) = items {
+        source["items"] = json!(items);
+    }
+    source
+}
+
+/// The container's mounts and the pod's volumes from `volumeMounts`, in kind order (pvc,
+/// configMap, secret, emptyDir, hostPath). Volumes are de-duplicated by name, the first one
+/// winning; mounts are not.
+fn from_volume_mounts(vm: &VolumeMounts) -> (Vec<Value>, Vec<Value>) {
+    let mut mounts = Vec::new();
+    let mut volumes = Vec::new();
+    for v in vm.pvc.iter().flatten() {
+        mounts.push(mount(&v.name, &v.mount_path));
+        volumes.push(
+            json!({ "name": v.name, "persistentVolumeClaim": { "claimName": v.claim_name } }),
+        );
+    }
+    for v in vm.config_map.iter().flatten() {
+        mounts.push(mount(&v.name, &v.mount_path));
+        let source = projected(v.default_mode, "name", &v.cm_name, v.items.as_ref());
+        volumes.push(json!({ "name": v.name, "configMap": source }));
+    }
+    for v in vm.secret.iter().flatten() {
+        mounts.push(mount(&v.name, &v.mount_path));
+        let source = projected(
+            v.default_mode,
+            "secretName",
+            &v.secret_name,
+            v.items.as_ref(),
+        );
+        volumes.push(json!({ "name": v.name, "secret": source }));
+    }
+    for v in vm.empty_dir.iter().flatten() {
+        mounts.push(mount(&v.name, &v.mount_path));
+        volumes.push(json!({ "name": v.name, "emptyDir": { "medium": v.medium } }));
+    }
+    for v in vm.host_path.iter().flatten() {
+        mounts.push(mount(&v.name, &v.mount_path));
+        volumes.push(json!({ "name": v.name, "hostPath": { "path": v.path } }));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    volumes.retain(|v| seen.insert(v["name"].as_str().unwrap_or_default().to_string()));
+    (mounts, volumes)
+}
+
+/// The container's mounts and the pod's volumes from the deprecated `volumes`.
+fn from_volumes(volumes: &[Volume]) -> Result<(Vec<Value>, Vec<Value>)> {
+    let mut mounts = Vec::new();
+    let mut out = Vec::new();
+    for (i, v) in volumes.iter().enumerate() {
+        let required = |value: &Option<String>, field: &str| {
+            value.clone().ok_or_else(|| {
+                Error::field(
+                    format!("volumes[{i}].{field}"),
+                    format!("missing field `{field}`"),
+                )
+            })
+        };
+        mounts.push(json!({ "mountPath": v.mount_path, "name": v.name }));
+        let mode = v.default_mode.unwrap_or_else(default_mode);
+        let volume = match v.kind {
+            VolumeType::Pvc => json!({
+                "name": v.name,
+                "persistentVolumeClaim": { "claimName": required(&v.claim_name, "claimName")? }
+            }),
+            VolumeType::ConfigMap => {
+                let cm_name = required(&v.cm_name, "cmName")?;
+                json!({ "name": v.name, "configMap": projected(mode, "name", &cm_name, v.items.as_ref()) })
+            }
+            VolumeType::Secret => {
+                let secret_name = required(&v.secret_name, "secretName")?;
+                let source = projected(mode, "secretName", &secret_name, v.items.as_ref());
+                json!({ "name": v.name, "secret": source })
+            }
+            VolumeType::EmptyDir => json!({
+                "name": v.name,
+                "emptyDir": { "medium": v.medium.unwrap_or_default() }
+            }),
+        };
+        out.push(volume);
+    }
+    Ok((mounts, out))
+}
+
+/// Renders the Deployment. A worker never has a Service.
+pub fn worker(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
+    let name = &ctx.component_name;
+
+    let mut container = Map::new();
+    container.insert("name".into(), json!(name));
+    container.insert("image".into(), json!(params.image));
+    if let Some(policy) = &params.image_pull_policy {
+        container.insert("imagePullPolicy".into(), json!(policy));
+    }
+    if let Some(cmd) = &params.cmd {
+        container.insert("command".into(), json!(cmd));
+    }
+    if let Some(env) = &params.env {
+        container.insert("env".into(), json!(env));
+    }
+    let mut requests = Map::new();
+    if let Some(cpu) = &params.cpu {
+        requests.insert("cpu".into(), json!(cpu));
+    }
+    if let Some(memory) = &params.memory {
+        requests.insert("memory".into(), json!(memory));
+    }
+    if !requests.is_empty() {
+        container.insert(
+            "resources".into(),
+            json!({ "limits": requests, "requests": requests }),
+        );
+    }
+    let (mounts, volumes) = match (&params.volume_mounts, &params.volumes) {
+        (Some(vm), _) => {
+            let (m, v) = from_volume_mounts(vm);
+            (Some(m), Some(v))
+        }
+        (None, Some(volumes)) => {
+            let (m, v) = from_volumes(volumes)?;
+            (Some(m), Some(v))
+        }
+        (None, None) => (None, None),
+    };
+    if let Some(mounts) = mounts {
+        container.insert("volumeMounts".into(), json!(mounts));
+    }
+    if let Some(probe) = &params.liveness_probe {
+        container.insert("livenessProbe".into(), json!(probe));
+    }
+    if let Some(probe) = &params.readiness_probe {
+        container.insert("readinessProbe".into(), json!(probe));
+    }
+
+    let mut pod_spec = Map::new();
+    pod_spec.insert("containers".into(), json!([container]));
+    if let Some(secrets) = &params.image_pull_secrets {
+        let secrets: Vec<Value> = secrets.iter().map(|s| json!({ "name": s })).collect();
+        pod_spec.insert("imagePullSecrets".into(), json!(secrets));
+    }
+    if let Some(volumes) = volumes {
+        pod_spec.insert("volumes".into(), json!(volumes));
+    }
+
+    Ok(WorkloadOutput::new(json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "spec": {
+            "selector": { "matchLabels": { COMPONENT_LABEL: name } },
+            "template": {
+                "metadata": { "labels": { NAME_LABEL: ctx.app_name, COMPONENT_LABEL: name } },
+                "spec": pod_spec
+            }
+        }
+    })))
+}
+
+kiln_sdk::export_workload! {
+    name: "worker",
+    description: "Describes long-running, scalable, containerized services that running at backend. They do NOT have network endpoint to receive external network traffic.",
+    workload_type: "deployments.apps",
+    render: worker,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_sdk::testing::render_workload;
+
+    fn ctx() -> Context {
+        Context::for_test("backend-worker")
+    }
+
+    fn container(out: &WorkloadOutput) -> &Value {
+        &out.output["spec"]["template"]["spec"]["containers"][0]
+    }
+
+    #[test]
+    fn image_only() {
+        let out = render_workload(worker, json!({"image": "nginx:latest"}), &ctx()).unwrap();
+        assert!(out.outputs.is_empty(), "a worker never has a Service");
+        assert_eq!(
+            out.output,
+            json!({
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "spec": {
+                    "selector": { "matchLabels": { "app.oam.dev/component": "backend-worker" } },
+                    "template": {
+                        "metadata": { "labels": {
+                            "app.oam.dev/name": "app",
+                            "app.oam.dev/component": "backend-worker"
+                        } },
+                        "spec": { "containers": [{ "name": "backend-worker", "image": "nginx:latest" }] }
+                    }
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn fixture_worker() {
+        let props = json!({
+            "image": "nginx:latest",
+            "cpu": "0.5",
+            "memory": "512Mi",
+            "env": [{"name": "LOG_LEVEL", "value": "info"}],
+            "cmd": ["sh", "-c", "while true; do sleep 10; done"],
+            "livenessProbe": {"exec": {"command": ["cat", "/tmp/healthy"]}, "initialDelaySeconds": 5, "periodSeconds": 10},
+            "volumeMounts": {"emptyDir": [{"name": "cache", "mountPath": "/cache", "medium": ""}]}
+        });
+        let out = render_workload(worker, props, &ctx()).unwrap();
+        assert_eq!(
+            container(&out),
+            &json!({
+                "name": "backend-worker",
+                "image": "nginx:latest",
+                "command": ["sh", "-c", "while true; do sleep 10; done"],
+                "env": [{"name": "LOG_LEVEL", "value": "info"}],
+                "resources": {
+                    "limits": {"cpu": "0.5", "memory": "512Mi"},
+                    "requests": {"cpu": "0.5", "memory": "512Mi"}
+                },
+                "volumeMounts": [{"mountPath": "/cache", "name": "cache"}],
+                "livenessProbe": {
+                    "exec": {"command": ["cat", "/tmp/healthy"]},
+                    "initialDelaySeconds": 5,
+                    "periodSeconds": 10,
+                    "timeoutSeconds": 1,
+                    "successThreshold": 1,
+                    "failureThreshold": 3
+                }
+            })
+        );
+        assert_eq!(
+            out.output["spec"]["template"]["spec"]["volumes"],
+            json!([{"name": "cache", "emptyDir": {"medium": ""}}])
+        );
+        assert!(out.outputs.is_empty());
+    }
+
+    #[test]
+    fn deprecated_volumes() {
+        let props =
+            json!({"image": "i", "volumes": [{"name": "scratch", "mountPath": "/scratch"}]});
+        let out = render_workload(worker, props, &ctx()).unwrap();
+        assert_eq!(
+            out.output["spec"]["template"]["spec"]["volumes"],
+            json!([{"name": "scratch", "emptyDir": {"medium": ""}}])
+        );
+        assert_eq!(
+            container(&out)["volumeMounts"],
+            json!([{"mountPath": "/scratch", "name": "scratch"}])
+        );
+    }
+
+    #[test]
+    fn volume_mounts_win_over_volumes() {
+        let props = json!({
+            "image": "i",
+            "volumes": [{"name": "old", "mountPath": "/old"}],
+            "volumeMounts": {
+                "emptyDir": [{"name": "new", "mountPath": "/new"}, {"name": "new", "mountPath": "/new2"}],
+                "configMap": [{"name": "cfg", "mountPath": "/cfg", "cmName": "app-config", "items": [{"key": "a", "path": "a.txt", "mode": 420}]}]
+            }
+        });
+        let out = render_workload(worker, props, &ctx()).unwrap();
+        assert_eq!(
+            container(&out)["volumeMounts"],
+            json!([
+                {"mountPath": "/cfg", "name": "cfg"},
+                {"mountPath": "/new", "name": "new"},
+                {"mountPath": "/new2", "name": "new"}
+            ])
+        );
+        assert_eq!(
+            out.output["spec"]["template"]["spec"]["volumes"],
+            json!([
+                {"name": "cfg", "configMap": {"defaultMode": 420, "name": "app-config", "items": [{"key": "a", "path": "a.txt", "mode": 420}]}},
+                {"name": "new", "emptyDir": {"medium": ""}}
+            ])
+        );
+    }
+
+    #[test]
+    fn pull_policy_and_secrets() {
+        let props =
+            json!({"image": "i", "imagePullPolicy": "Always", "imagePullSecrets": ["a", "b"]});
+        let out = render_workload(worker, props, &ctx()).unwrap();
+        assert_eq!(container(&out)["imagePullPolicy"], "Always");
+        assert_eq!(
+            out.output["spec"]["template"]["spec"]["imagePullSecrets"],
+            json!([{"name": "a"}, {"name": "b"}])
+        );
+    }
+
+    #[test]
+    fn a_secret_volume_needs_a_secret_name() {
+        let props =
+            json!({"image": "i", "volumes": [{"name": "s", "mountPath": "/s", "type": "secret"}]});
+        let err = render_workload(worker, props, &ctx()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::field("volumes[0].secretName", "missing field `secretName`")
+        );
+    }
+
+    #[test]
+    fn parameter_errors() {
+        let err = render_workload(worker, json!({"cpu": "1"}), &ctx()).unwrap_err();
+        assert!(err.to_string().contains("missing field `image`"), "{err}");
+        for field in ["ports", "labels", "args", "hostAliases", "exposeType"] {
+            let props = json!({"image": "i", field: []});
+            let err = render_workload(worker, props, &ctx()).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("unknown field `{field}`")),
+                "{err}"
+            );
+        }
+        let props = json!({"image": "i", "readinessProbe": {"httpGet": {"path": "/", "port": 80, "scheme": "HTTPS"}}});
+        let err = render_workload(worker, props, &ctx()).unwrap_err();
+        assert!(err.to_string().contains("unknown field `scheme`"), "{err}");
+    }
+}
