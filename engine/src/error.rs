@@ -88,17 +88,17 @@ pub enum Error {
 
     /// The application file is not well-formed YAML or JSON.
     #[error("{site}: invalid YAML: {message}")]
-    Syntax { site: Site, message: String },
+    Syntax { site: Box<Site>, message: String },
 
     /// The application is well-formed but not a valid application (wrong type, missing
     /// field, ...).
     #[error("{site}: {message}")]
-    Invalid { site: Site, message: String },
+    Invalid { site: Box<Site>, message: String },
 
     /// A component type or trait that no loaded definition provides.
     #[error("{site}: unknown {kind} \"{name}\"{}; known {kind}s: {}", suggestion.as_ref().map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default(), if known.is_empty() { "(none)".to_string() } else { known.join(", ") })]
     UnknownDefinition {
-        site: Site,
+        site: Box<Site>,
         /// `component type` or `trait`.
         kind: &'static str,
         name: String,
@@ -112,12 +112,12 @@ pub enum Error {
 
     /// A definition rejected its input (its own `errs`, or a parameter of the wrong shape).
     #[error("{site}: {message}")]
-    Parameter { site: Site, message: String },
+    Parameter { site: Box<Site>, message: String },
 
     /// A module trapped (panicked, executed `unreachable`, ...).
     #[error("{site}: definition \"{module}\" failed: {message}")]
     Trap {
-        site: Site,
+        site: Box<Site>,
         module: String,
         message: String,
     },
@@ -125,7 +125,7 @@ pub enum Error {
     /// A module broke a sandbox limit.
     #[error("{site}: definition \"{module}\" exceeded its {limit} limit ({detail})")]
     LimitExceeded {
-        site: Site,
+        site: Box<Site>,
         module: String,
         limit: Limit,
         detail: String,
@@ -134,22 +134,17 @@ pub enum Error {
     /// A module returned something that is not what the contract says.
     #[error("{site}: definition \"{module}\" returned invalid output: {message}")]
     BadOutput {
-        site: Site,
+        site: Box<Site>,
         module: String,
         message: String,
     },
 
     /// Two parties set the same field to different values.
-    #[error(
-        "{site}: conflicting values for \"{path}\": {first} sets {first_value}, {second} sets {second_value}"
-    )]
+    #[error("{site}: {conflict}")]
     Conflict {
-        site: Site,
-        path: String,
-        first: String,
-        first_value: String,
-        second: String,
-        second_value: String,
+        site: Box<Site>,
+        /// A [`crate::patch::PatchError::Conflict`], naming both parties and values.
+        conflict: Box<crate::patch::PatchError>,
     },
 
     /// Several independent errors (e.g. one per component).

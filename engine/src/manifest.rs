@@ -122,26 +122,21 @@ fn type_name(value: &Value) -> &'static str {
 /// Adds the labels contract, default name and namespace to an object (checked by
 /// [`check_object`] before).
 pub fn finish(mut value: Value, origin: Origin, labels: &Labels<'_>) -> Object {
-    let default_name = match &origin {
-        Origin::Workload { .. } => labels.component.to_string(),
-        Origin::Auxiliary { resource } | Origin::Trait { resource, .. } => {
-            let owner = match &origin {
-                Origin::Trait { trait_type, .. } => trait_type.as_str(),
-                _ => resource.as_str(),
-            };
-            format!(
-                "{}-{}-{}",
-                labels.component,
-                owner,
-                &hex(&sha256(value.to_string().as_bytes()))[..8]
-            )
-        }
-    };
     let cluster_scoped = value
         .get("kind")
         .and_then(Value::as_str)
         .is_some_and(|k| CLUSTER_SCOPED.contains(&k));
 
+    // An object without a name is named after its content, hashed as the definition
+    // returned it (only computed when needed: hashing is not free on the hot path).
+    let unnamed = value["metadata"]["name"].as_str().is_none_or(str::is_empty);
+    let name = unnamed.then(|| {
+        default_name(
+            &origin,
+            labels.component,
+            &hex(&sha256(value.to_string().as_bytes())),
+        )
+    });
     let Value::Object(object) = &mut value else {
         unreachable!("check_object ran first")
     };
@@ -151,16 +146,14 @@ pub fn finish(mut value: Value, origin: Origin, labels: &Labels<'_>) -> Object {
     let Value::Object(metadata) = metadata else {
         unreachable!("check_object ran first")
     };
-    if !metadata
-        .get("name")
-        .is_some_and(|n| n.as_str().is_some_and(|s| !s.is_empty()))
-    {
-        metadata.insert("name".into(), Value::String(default_name));
+    if let Some(name) = name {
+        metadata.insert("name".into(), Value::String(name));
     }
     if !cluster_scoped
-        && !metadata
+        && metadata
             .get("namespace")
-            .is_some_and(|n| n.as_str().is_some_and(|s| !s.is_empty()))
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
     {
         metadata.insert(
             "namespace".into(),
@@ -216,6 +209,16 @@ pub fn finish(mut value: Value, origin: Origin, labels: &Labels<'_>) -> Object {
         value,
         component: labels.component.to_string(),
         origin,
+    }
+}
+
+/// The name of an object that has none: the component's for its workload,
+/// `<component>-<trait or output>-<8 hex digits of the object's hash>` for the others.
+fn default_name(origin: &Origin, component: &str, digest: &str) -> String {
+    match origin {
+        Origin::Workload { .. } => component.to_string(),
+        Origin::Auxiliary { resource } => format!("{component}-{resource}-{}", &digest[..8]),
+        Origin::Trait { trait_type, .. } => format!("{component}-{trait_type}-{}", &digest[..8]),
     }
 }
 

@@ -161,11 +161,11 @@ fn resolve<'a>(registry: &Registry, app: &'a Application) -> Result<BTreeSet<&'a
                 names.insert(name);
             }
             found => {
-                let site = Site {
+                let site = Box::new(Site {
                     component: Some(component.name.clone()),
                     field: Some(dotted(path)),
                     ..app.source.site(path)
-                };
+                });
                 errors.push(match found {
                     Some(other) => Error::Invalid {
                         site,
@@ -186,11 +186,8 @@ fn resolve<'a>(registry: &Registry, app: &'a Application) -> Result<BTreeSet<&'a
             }
         };
     for component in &app.components {
-        let type_path = if component.path.first() == Some(&Segment::Key("services".into())) {
-            key(&component.path, "type")
-        } else {
-            key(&component.path, "type")
-        };
+        // In an appfile without `type`, this points at the service itself.
+        let type_path = key(&component.path, "type");
         check(&component.type_name, Kind::Workload, &type_path, component);
         for t in &component.traits {
             let path = if t.path == t.properties_path {
@@ -402,7 +399,7 @@ impl ComponentJob<'_> {
             });
         if !fits {
             return Err(Error::Invalid {
-                site: site.clone(),
+                site: Box::new(site.clone()),
                 message: format!(
                     "trait \"{}\" does not apply to component type \"{}\"{}; it applies to: {}",
                     t.type_name,
@@ -415,7 +412,7 @@ impl ComponentJob<'_> {
         for other in &self.component.traits {
             if module.metadata.conflicts_with.contains(&other.type_name) {
                 return Err(Error::Invalid {
-                    site: site.clone(),
+                    site: Box::new(site.clone()),
                     message: format!(
                         "trait \"{}\" conflicts with trait \"{}\" on the same component",
                         t.type_name, other.type_name
@@ -436,13 +433,13 @@ impl ComponentJob<'_> {
     ) -> Result<wit::RenderResponse> {
         let result = self.sandbox.render(module, request).map_err(|e| match e {
             CallError::Limit { limit, detail } => Error::LimitExceeded {
-                site: site.clone(),
+                site: Box::new(site.clone()),
                 module: module.name.clone(),
                 limit,
                 detail,
             },
             CallError::Trap { message } => Error::Trap {
-                site: site.clone(),
+                site: Box::new(site.clone()),
                 module: module.name.clone(),
                 message,
             },
@@ -460,13 +457,17 @@ impl ComponentJob<'_> {
                 let mut errors: Vec<Error> = diagnostics
                     .iter()
                     .map(|d| Error::Parameter {
-                        site: self.diagnostic_site(site, properties_path, d.field.as_deref()),
+                        site: Box::new(self.diagnostic_site(
+                            site,
+                            properties_path,
+                            d.field.as_deref(),
+                        )),
                         message: d.message.clone(),
                     })
                     .collect();
                 Err(match errors.len() {
                     0 => Error::Parameter {
-                        site: site.clone(),
+                        site: Box::new(site.clone()),
                         message: format!("definition \"{}\" failed without a message", module.name),
                     },
                     1 => errors.remove(0),
@@ -517,19 +518,9 @@ impl ComponentJob<'_> {
 
     fn patch_error(&self, module: &Module, site: &Site, e: PatchError, target: &str) -> Error {
         match e {
-            PatchError::Conflict {
-                path,
-                first,
-                first_value,
-                second,
-                second_value,
-            } => Error::Conflict {
-                site: site.clone(),
-                path,
-                first,
-                first_value,
-                second,
-                second_value,
+            conflict @ PatchError::Conflict { .. } => Error::Conflict {
+                site: Box::new(site.clone()),
+                conflict: Box::new(conflict),
             },
             PatchError::Invalid(message) => {
                 self.bad_output(module, site, &format!("its patch to {target}: {message}"))
@@ -539,7 +530,7 @@ impl ComponentJob<'_> {
 
     fn bad_output(&self, module: &Module, site: &Site, message: &str) -> Error {
         Error::BadOutput {
-            site: site.clone(),
+            site: Box::new(site.clone()),
             module: module.name.clone(),
             message: message.to_string(),
         }

@@ -38,11 +38,11 @@ impl Source {
     pub fn parse(file: impl Into<String>, text: &str) -> Result<Source> {
         let file = file.into();
         let root = yaml::parse(text).map_err(|e| Error::Syntax {
-            site: Site {
+            site: Box::new(Site {
                 file: Some(file.clone()),
                 position: Some((e.position.line, e.position.column)),
                 ..Site::default()
-            },
+            }),
             message: e.message,
         })?;
         Ok(Source { file, root })
@@ -68,10 +68,10 @@ impl Source {
 
     pub(crate) fn invalid(&self, path: &[Segment], message: impl Into<String>) -> Error {
         Error::Invalid {
-            site: Site {
+            site: Box::new(Site {
                 field: Some(dotted(path)),
                 ..self.site(path)
-            },
+            }),
             message: message.into(),
         }
     }
@@ -92,10 +92,10 @@ pub fn find_app_file(path: &Path) -> Result<PathBuf> {
         .map(|name| path.join(name))
         .find(|candidate| candidate.is_file())
         .ok_or_else(|| Error::Invalid {
-            site: Site {
+            site: Box::new(Site {
                 file: Some(path.display().to_string()),
                 ..Site::default()
-            },
+            }),
             message: format!(
                 "no application file in this directory (looked for {})",
                 APP_FILE_NAMES.join(", ")
@@ -111,10 +111,10 @@ fn read_bounded(file: &Path) -> Result<String> {
     let meta = std::fs::metadata(file).map_err(io)?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(Error::Invalid {
-            site: Site {
+            site: Box::new(Site {
                 file: Some(file.display().to_string()),
                 ..Site::default()
-            },
+            }),
             message: format!(
                 "the file is {} bytes; application files are limited to {MAX_FILE_BYTES}",
                 meta.len()
@@ -123,10 +123,10 @@ fn read_bounded(file: &Path) -> Result<String> {
     }
     let bytes = std::fs::read(file).map_err(io)?;
     String::from_utf8(bytes).map_err(|e| Error::Invalid {
-        site: Site {
+        site: Box::new(Site {
             file: Some(file.display().to_string()),
             ..Site::default()
-        },
+        }),
         message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
     })
 }

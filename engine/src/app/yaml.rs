@@ -357,10 +357,8 @@ fn plain(text: &str) -> NodeValue {
     if let Some(n) = integer(text) {
         return NodeValue::Number(n);
     }
-    if let Some(f) = float(text) {
-        if let Some(n) = Number::from_f64(f) {
-            return NodeValue::Number(n);
-        }
+    if let Some(n) = float(text).and_then(Number::from_f64) {
+        return NodeValue::Number(n);
     }
     NodeValue::String(text.to_string())
 }

@@ -14,6 +14,19 @@ pub fn parameter_rows(
 ) {
     let schema = resolve(root, schema);
     let Some(properties) = object_properties(root, schema) else {
+        // A definition whose parameters are a free map (e.g. `labels`).
+        if depth == 0
+            && let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object())
+        {
+            let pad = "  ";
+            rows.push(format!(
+                "{pad}<any key> ({})",
+                type_name(root, resolve(root, values))
+            ));
+            if let Some(description) = schema.get("description").and_then(Value::as_str) {
+                rows.extend(description.lines().map(|l| format!("{pad}    {l}")));
+            }
+        }
         return;
     };
     let required: Vec<&str> = schema

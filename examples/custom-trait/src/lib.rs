@@ -81,13 +81,24 @@ mod tests {
         let pdb = out.output("podDisruptionBudget").unwrap();
         assert_eq!(pdb["apiVersion"], "policy/v1");
         assert_eq!(pdb["spec"]["minAvailable"], 1);
-        assert_eq!(pdb["spec"]["selector"]["matchLabels"]["app.oam.dev/component"], "component");
+        assert_eq!(
+            pdb["spec"]["selector"]["matchLabels"]["app.oam.dev/component"],
+            "component"
+        );
     }
 
     #[test]
     fn takes_a_percentage() {
-        let out = render_trait(pod_disruption_budget, json!({"maxUnavailable": "25%"}), &ctx()).unwrap();
-        assert_eq!(out.output("podDisruptionBudget").unwrap()["spec"]["maxUnavailable"], "25%");
+        let out = render_trait(
+            pod_disruption_budget,
+            json!({"maxUnavailable": "25%"}),
+            &ctx(),
+        )
+        .unwrap();
+        assert_eq!(
+            out.output("podDisruptionBudget").unwrap()["spec"]["maxUnavailable"],
+            "25%"
+        );
     }
 
     #[test]
@@ -98,7 +109,10 @@ mod tests {
             &ctx(),
         )
         .unwrap_err();
-        assert_eq!(err.to_string(), "maxUnavailable: set minAvailable or maxUnavailable, not both");
+        assert_eq!(
+            err.to_string(),
+            "maxUnavailable: set minAvailable or maxUnavailable, not both"
+        );
     }
 
     #[test]
@@ -106,6 +120,9 @@ mod tests {
         let mut ctx = ctx();
         ctx.context.cluster_version.minor = 20;
         let out = pod_disruption_budget(Params::default(), &ctx).unwrap();
-        assert_eq!(out.output("podDisruptionBudget").unwrap()["apiVersion"], "policy/v1beta1");
+        assert_eq!(
+            out.output("podDisruptionBudget").unwrap()["apiVersion"],
+            "policy/v1beta1"
+        );
     }
 }
