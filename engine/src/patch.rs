@@ -11,7 +11,11 @@
 //!   appended): `containers`, `initContainers`, `ephemeralContainers`, `env`, `volumes`,
 //!   `volumeMounts`, `imagePullSecrets` by `name`, `hostAliases` by `ip`, `ports` by
 //!   `containerPort` (or `port`), and any list whose patch says `"$patchKey/<field>": "<key>"`;
-//! - other lists merge position by position when they have the same length;
+//! - other lists merge position by position (a longer patch extends the list);
+//! - a `$patchKey` is inherited by the lists inside the field it is set on, alternatives are
+//!   comma-separated and a key may be a path (`secretRef.name,configMapRef.name`), exactly as
+//!   KubeVela's `// +patchKey=` (see [`MergeOptions::KUBEVELA`] for its semantics to the
+//!   letter);
 //! - `"$patchStrategy/<field>": "retainKeys"` replaces the field's value (in a keyed list: the
 //!   matching items, wholesale) and `"$patchStrategy/<field>": "replace"` replaces a list whole.
 
@@ -98,6 +102,32 @@ fn is_within(path: &str, prefix: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
+/// How the strategic merge treats lists whose patch names no `$patchKey`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeOptions {
+    /// Merge the lists Kubernetes merges by key (`containers`, `env`, `volumes`, `ports`...)
+    /// by that key even when the patch does not say so. Kiln's default. Off, the merge is
+    /// exactly KubeVela's: unannotated lists merge by position.
+    pub implicit_keys: bool,
+}
+
+impl MergeOptions {
+    /// Kiln's defaults.
+    pub const KILN: MergeOptions = MergeOptions {
+        implicit_keys: true,
+    };
+    /// KubeVela's semantics to the letter (its `sets.StrategyUnify`).
+    pub const KUBEVELA: MergeOptions = MergeOptions {
+        implicit_keys: false,
+    };
+}
+
+impl Default for MergeOptions {
+    fn default() -> Self {
+        MergeOptions::KILN
+    }
+}
+
 /// Applies `patch` to `target` on behalf of `owner` (e.g. `trait "scaler"`).
 pub fn apply(
     target: &mut Value,
@@ -105,10 +135,30 @@ pub fn apply(
     owner: &str,
     owners: &mut Owners,
 ) -> Result<(), PatchError> {
+    apply_with(target, patch, owner, owners, MergeOptions::KILN)
+}
+
+/// [`apply`] with explicit [`MergeOptions`]. A failed patch leaves `target` unchanged.
+pub fn apply_with(
+    target: &mut Value,
+    patch: &Patch,
+    owner: &str,
+    owners: &mut Owners,
+    options: MergeOptions,
+) -> Result<(), PatchError> {
     match patch {
         Patch::Merge(p) => {
-            let mut merge = Merge { owner, owners };
-            merge.value(target, p, &mut String::new(), None, None)
+            let mut merged = target.clone();
+            let mut recorded = owners.clone();
+            let mut merge = Merge {
+                owner,
+                owners: &mut recorded,
+                options,
+            };
+            merge.value(&mut merged, p, &mut String::new(), None, None)?;
+            *target = merged;
+            *owners = recorded;
+            Ok(())
         }
         Patch::JsonMergePatch(p) => {
             json_merge_patch(target, p);
@@ -127,10 +177,11 @@ enum Strategy {
 struct Merge<'a> {
     owner: &'a str,
     owners: &'a mut Owners,
+    options: MergeOptions,
 }
 
 /// The merge key Kubernetes uses for a list field, when it has one.
-fn default_key(field: &str, items: &[Value]) -> Option<&'static str> {
+fn implicit_key(field: &str, items: &[Value]) -> Option<&'static str> {
     match field {
         "containers"
         | "initContainers"
@@ -146,7 +197,25 @@ fn default_key(field: &str, items: &[Value]) -> Option<&'static str> {
     }
 }
 
+/// The scalar at a dotted key path inside a list item (`name`, `secretRef.name`).
+fn lookup<'v>(item: &'v Value, key: &str) -> Option<&'v Value> {
+    let mut value = item;
+    for part in key.split('.') {
+        value = value.get(part)?;
+    }
+    (!value.is_object() && !value.is_array()).then_some(value)
+}
+
+/// One entry of a patch list aligned to the target list: a patch item (with the key it
+/// matched by, if any) or nothing to change at that position.
+enum Aligned<'p> {
+    Item(&'p Value, Option<(&'p str, &'p Value)>),
+    Keep,
+}
+
 impl Merge<'_> {
+    /// Merges `patch` into `target` at `path`. `key` is the list key in force (the field's
+    /// own `$patchKey`, or one inherited from an enclosing field, as KubeVela's tags are).
     fn value(
         &mut self,
         target: &mut Value,
@@ -161,7 +230,7 @@ impl Merge<'_> {
             return Ok(());
         }
         match (target, patch) {
-            (Value::Object(t), Value::Object(p)) if strategy.is_none() => self.map(t, p, path),
+            (Value::Object(t), Value::Object(p)) if strategy.is_none() => self.map(t, p, path, key),
             (Value::Array(t), Value::Array(p)) => self.list(t, p, path, key, strategy),
             (target, patch) if strategy == Some(Strategy::RetainKeys) => {
                 *target = clean(patch)?;
@@ -184,6 +253,7 @@ impl Merge<'_> {
         target: &mut Map<String, Value>,
         patch: &Map<String, Value>,
         path: &mut String,
+        inherited: Option<&str>,
     ) -> Result<(), PatchError> {
         for (field, value) in patch {
             if field.starts_with('$') {
@@ -191,18 +261,22 @@ impl Merge<'_> {
                 continue;
             }
             let strategy = strategy_of(patch, field)?;
-            let key = match patch.get(&format!("$patchKey/{field}")) {
+            let own = match patch.get(&format!("$patchKey/{field}")) {
                 Some(Value::String(k)) => Some(k.as_str()),
                 Some(_) => {
                     return Err(PatchError::Invalid(format!(
                         "\"$patchKey/{field}\" must be a string"
                     )));
                 }
-                None => match value {
-                    Value::Array(items) => default_key(field, items),
-                    _ => None,
-                },
+                None => None,
             };
+            // A field's own key first; then (Kiln) what Kubernetes knows of the field; then
+            // a key inherited from an enclosing field, as KubeVela's tags are.
+            let implicit = match value {
+                Value::Array(items) if self.options.implicit_keys => implicit_key(field, items),
+                _ => None,
+            };
+            let key = own.or(implicit).or(inherited);
             let len = path.len();
             if !path.is_empty() {
                 path.push('.');
@@ -223,51 +297,122 @@ impl Merge<'_> {
         key: Option<&str>,
         strategy: Option<Strategy>,
     ) -> Result<(), PatchError> {
-        let keyed = key.filter(|k| {
-            patch.iter().all(|i| i.get(k).is_some()) && target.iter().all(Value::is_object)
-        });
-        if let Some(key) = keyed {
-            for item in patch {
-                let id = &item[key];
-                let len = path.len();
-                path.push_str(&format!("[{key}={}]", short(id)));
-                match target.iter_mut().find(|t| t.get(key) == Some(id)) {
-                    Some(existing) if strategy == Some(Strategy::RetainKeys) => {
-                        *existing = clean(item)?;
-                        self.owners.record(path, self.owner);
-                    }
-                    Some(existing) => self.value(existing, item, path, None, None)?,
-                    None => {
-                        target.push(clean(item)?);
-                        self.owners.record(path, self.owner);
-                    }
-                }
-                path.truncate(len);
+        let retain = strategy == Some(Strategy::RetainKeys);
+        let aligned = match key {
+            Some(key) => align(target, patch, key, retain),
+            None => None,
+        };
+        let Some(aligned) = aligned else {
+            if retain {
+                // KubeVela ignores retainKeys on a list without a key; Kiln replaces it.
+                *target = patch.iter().map(clean).collect::<Result<_, _>>()?;
+                self.owners.record(path, self.owner);
+                return Ok(());
             }
-            return Ok(());
-        }
-        if strategy == Some(Strategy::RetainKeys) || target.is_empty() {
-            *target = patch.iter().map(clean).collect::<Result<_, _>>()?;
-            self.owners.record(path, self.owner);
-            return Ok(());
-        }
-        if target.len() != patch.len() {
-            return Err(PatchError::Conflict {
-                path: path.clone(),
-                first: self.owners.owner_of(path).to_string(),
-                first_value: format!("a list of {}", target.len()),
-                second: self.owner.to_string(),
-                second_value: format!("a list of {}", patch.len()),
-            });
-        }
-        for (i, (t, p)) in target.iter_mut().zip(patch).enumerate() {
+            return self.positional(target, patch, path, key);
+        };
+        // Keyed: the patch was aligned to the target's items; unify position by position,
+        // appending what matched nothing.
+        for (i, entry) in aligned.into_iter().enumerate() {
+            let Aligned::Item(item, matched) = entry else {
+                continue;
+            };
             let len = path.len();
-            path.push_str(&format!("[{i}]"));
-            self.value(t, p, path, None, None)?;
+            match matched {
+                Some((k, v)) => path.push_str(&format!("[{k}={}]", short(v))),
+                None => path.push_str(&format!("[{i}]")),
+            }
+            if i < target.len() {
+                self.value(&mut target[i], item, path, key, None)?;
+            } else {
+                target.push(clean(item)?);
+                self.owners.record(path, self.owner);
+            }
             path.truncate(len);
         }
         Ok(())
     }
+
+    /// Position by position, as CUE unifies an open list: items merge pairwise, a longer
+    /// patch extends the list.
+    fn positional(
+        &mut self,
+        target: &mut Vec<Value>,
+        patch: &[Value],
+        path: &mut String,
+        key: Option<&str>,
+    ) -> Result<(), PatchError> {
+        for (i, item) in patch.iter().enumerate() {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            if i < target.len() {
+                self.value(&mut target[i], item, path, key, None)?;
+            } else {
+                target.push(clean(item)?);
+                self.owners.record(path, self.owner);
+            }
+            path.truncate(len);
+        }
+        Ok(())
+    }
+}
+
+/// KubeVela's keyed list merge (`listMergeProcess`): for each key alternative
+/// (`a,b.c`), target items holding that key take the patch item with the same value (or
+/// nothing); patch items that matched nothing are appended in patch order; patch items
+/// without any key are dropped. When no patch item holds a key alternative, the merge falls
+/// back to position (`None`). With `retain`, matched target items are replaced wholesale.
+fn align<'p>(
+    target: &mut [Value],
+    patch: &'p [Value],
+    keys: &'p str,
+    retain: bool,
+) -> Option<Vec<Aligned<'p>>> {
+    let mut aligned = Vec::with_capacity(target.len() + patch.len());
+    let mut pending: Vec<(usize, &'p str, &'p Value)> = Vec::new();
+    for key in keys.split(',').map(str::trim) {
+        let keyed: Vec<(usize, &'p Value)> = patch
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| lookup(item, key).map(|v| (i, v)))
+            .collect();
+        if keyed.is_empty() {
+            if patch.is_empty() {
+                continue;
+            }
+            return None;
+        }
+        let mut unmatched: Vec<(usize, &'p Value)> = keyed;
+        for item in target.iter_mut() {
+            let Some(value) = lookup(item, key).cloned() else {
+                continue;
+            };
+            match unmatched.iter().position(|(_, v)| **v == value) {
+                Some(found) => {
+                    let (index, v) = unmatched.remove(found);
+                    if retain {
+                        target_reset(item);
+                    }
+                    aligned.push(Aligned::Item(&patch[index], Some((key, v))));
+                }
+                None => aligned.push(Aligned::Keep),
+            }
+        }
+        pending.extend(unmatched.into_iter().map(|(i, v)| (i, key, v)));
+    }
+    pending.sort_by_key(|(i, _, _)| *i);
+    pending.dedup_by_key(|(i, _, _)| *i);
+    aligned.extend(
+        pending
+            .into_iter()
+            .map(|(i, key, v)| Aligned::Item(&patch[i], Some((key, v)))),
+    );
+    Some(aligned)
+}
+
+/// Empties a target item so that the patch item replaces it (retainKeys).
+fn target_reset(item: &mut Value) {
+    *item = Value::Object(Map::new());
 }
 
 fn strategy_of(patch: &Map<String, Value>, field: &str) -> Result<Option<Strategy>, PatchError> {

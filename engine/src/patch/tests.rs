@@ -2,6 +2,8 @@ use serde_json::json;
 
 use super::*;
 
+mod kubevela;
+
 fn merge(target: Value, patches: &[(&str, Value)]) -> Result<Value, PatchError> {
     let mut target = target;
     let mut owners = Owners::new("component type \"webservice\"");
@@ -168,9 +170,15 @@ fn replace_replaces_a_list_whole() {
 
 #[test]
 fn unkeyed_lists_merge_by_position_or_conflict() {
-    let err = merge(
+    let out = merge(
         json!({"args": ["a"]}),
         &[("t", json!({"args": ["a", "b"]}))],
+    )
+    .unwrap();
+    assert_eq!(out, json!({"args": ["a", "b"]}));
+    let err = merge(
+        json!({"args": ["a", "b"]}),
+        &[("t", json!({"args": ["c"]}))],
     )
     .unwrap_err();
     assert!(matches!(err, PatchError::Conflict { .. }));

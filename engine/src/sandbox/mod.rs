@@ -154,11 +154,16 @@ impl Sandbox {
             .epoch_interruption(true)
             .max_wasm_stack(limits.stack)
             .cranelift_nan_canonicalization(true)
-            .relaxed_simd_deterministic(true);
+            .relaxed_simd_deterministic(true)
+            // Reserve only what the memory limit allows (not wasmtime's 4 GiB per memory):
+            // a one-shot process should not map a terabyte of address space for its pool.
+            .memory_reservation(limits.memory as u64)
+            .memory_guard_size(64 * 1024)
+            .memory_reservation_for_growth(0);
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(POOL_INSTANCES)
             .total_core_instances(POOL_INSTANCES * 8)
-            .total_memories(POOL_INSTANCES * 4)
+            .total_memories(POOL_INSTANCES * 2)
             .total_tables(POOL_INSTANCES * 4)
             .total_stacks(POOL_INSTANCES)
             .max_memory_size(limits.memory)
