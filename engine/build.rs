@@ -35,6 +35,10 @@ fn main() {
     let mut table = String::from("/// The built-in definitions.\n");
     table.push_str("pub static BUILTINS: &[Builtin] = &[\n");
     for name in &guests {
+        // Library crates shared by guests have no kind and produce no component.
+        let Some(kind) = guest_kind(&traits.join(name).join("Cargo.toml")) else {
+            continue;
+        };
         let file = format!("{}.wasm", name.replace('-', "_"));
         let built = release.join(&file);
         let bytes = fs::read(&built)
@@ -43,7 +47,6 @@ fn main() {
         if fs::read(&embedded).ok().as_deref() != Some(&bytes[..]) {
             fs::write(&embedded, &bytes).expect("write OUT_DIR");
         }
-        let kind = guest_kind(&traits.join(name).join("Cargo.toml"));
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
         table.push_str(&format!(
             "    Builtin {{ name: {name:?}, kind: Kind::{kind}, digest: {digest:?}, \
@@ -59,7 +62,8 @@ fn main() {
 
 /// `Workload`, `Trait` or `Policy`, from `[package.metadata.kiln] kind = "..."` of a guest's
 /// Cargo.toml: the registry must know which names are traits before it loads any module.
-fn guest_kind(manifest: &Path) -> &'static str {
+/// `None` for a library crate (no such section).
+fn guest_kind(manifest: &Path) -> Option<&'static str> {
     let text = fs::read_to_string(manifest).expect("read a guest Cargo.toml");
     let mut in_section = false;
     for line in text.lines().map(str::trim) {
@@ -67,17 +71,14 @@ fn guest_kind(manifest: &Path) -> &'static str {
             in_section = line == "[package.metadata.kiln]";
         } else if in_section && let Some(value) = line.strip_prefix("kind") {
             match value.trim_start_matches([' ', '=']).trim_matches('"') {
-                "workload" => return "Workload",
-                "trait" => return "Trait",
-                "policy" => return "Policy",
+                "workload" => return Some("Workload"),
+                "trait" => return Some("Trait"),
+                "policy" => return Some("Policy"),
                 other => panic!("{}: unknown kind {other:?}", manifest.display()),
             }
         }
     }
-    panic!(
-        "{} has no [package.metadata.kiln] kind = \"workload\" | \"trait\" | \"policy\"",
-        manifest.display()
-    )
+    None
 }
 
 /// The member crates of `traits/`, from its workspace `members` list.

@@ -7,9 +7,11 @@
 //!    [`app::Application`], every node keeping its line and column;
 //! 2. [`definitions`]: the names it uses resolve to definitions (built-in or `.wasm` files),
 //!    which the [`sandbox`] compiles (or loads from its cache) and runs;
-//! 3. [`render`]: per component, the workload, then each trait in order, merged by
+//! 3. [`parameters`]: every property is checked against its definition's JSON Schema, for
+//!    the whole application, before any module runs;
+//! 4. [`render`]: per component, the workload, then each trait in order, merged by
 //!    [`patch`];
-//! 4. [`manifest`]: labels, names and namespaces, and the YAML or JSON stream.
+//! 5. [`manifest`]: labels, names and namespaces, and the YAML or JSON stream.
 //!
 //! ```no_run
 //! use kiln::{app, definitions::Registry, render, sandbox::{Limits, Sandbox}};
@@ -27,6 +29,7 @@ pub mod app;
 pub mod definitions;
 pub mod error;
 pub mod manifest;
+pub mod parameters;
 pub mod patch;
 pub mod render;
 pub mod sandbox;

@@ -108,6 +108,7 @@ pub fn render_app(
 ) -> Result<Rendered> {
     let names = resolve(registry, app)?;
     let modules = registry.load(sandbox, &names)?;
+    modules.schemas().check_app(app)?;
     let namespace = options
         .namespace
         .clone()

@@ -47,7 +47,7 @@ fn a_parameter_of_the_wrong_type() {
             ),
             &[],
         ),
-        "<stdin>:14:23: component \"web\", trait \"scaler\", field \"replicas\": invalid type: string \"three\", expected i64",
+        "<stdin>:14:23: component \"web\", trait \"scaler\", field \"replicas\": expected integer, found a string (\"three\")",
     );
 }
 
@@ -60,7 +60,7 @@ fn a_property_of_the_wrong_type_in_an_appfile() {
     .failed()
     .to_string();
     assert!(
-        err.starts_with("error: <stdin>:5:12: component \"web\", field \"ports\": invalid type"),
+        err.starts_with("error: <stdin>:5:12: component \"web\", field \"ports\": expected array, found a number (80)"),
         "{err}"
     );
 }
@@ -115,7 +115,7 @@ fn a_missing_required_parameter() {
             ),
             &[],
         ),
-        "<stdin>:10:9: component \"web\", field \"image\": missing field `image`",
+        "<stdin>:10:9: component \"web\", field \"image\": missing required parameter \"image\"",
     );
 }
 
@@ -219,6 +219,37 @@ fn an_unknown_definition_to_show() {
     let err = run(&["definitions", "show", "scalr"]).failed().to_string();
     assert!(
         err.contains("no definition named \"scalr\" (did you mean \"scaler\"?)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_parameter_violation_of_the_app_is_reported_at_once() {
+    let err = render_stdin(
+        "name: shop\nservices:\n  web:\n    image: nginx\n    replicas: 3\n    scaler:\n      replica: 2\n  api:\n    type: worker\n    cpu: 1\n",
+        &[],
+    )
+    .failed()
+    .to_string();
+    assert_eq!(
+        err.trim_end(),
+        "error: <stdin>:5:15: component \"web\", field \"replicas\": unknown parameter \"replicas\"; known parameters: addRevisionLabel, annotations, args, cmd, cpu, env, exposeType, hostAliases, image, imagePullPolicy, imagePullSecrets, labels, limit, livenessProbe, memory, port, ports, readinessProbe, volumeMounts, volumes\n\
+         <stdin>:7:16: component \"web\", trait \"scaler\", field \"replica\": unknown parameter \"replica\" (did you mean \"replicas\"?); known parameters: replicas\n\
+         <stdin>:10:10: component \"api\", field \"cpu\": expected string, found a number (1)\n\
+         <stdin>:9:5: component \"api\", field \"image\": missing required parameter \"image\""
+    );
+}
+
+#[test]
+fn a_trait_on_a_workload_it_does_not_apply_to() {
+    let err = render_stdin(
+        &app("    - name: agent\n      type: daemon\n      properties: {image: fluentd}\n      traits:\n        - type: scaler\n          properties: {replicas: 2}\n"),
+        &[],
+    )
+    .failed()
+    .to_string();
+    assert!(
+        err.contains("<stdin>:11:11: component \"agent\", trait \"scaler\": trait \"scaler\" does not apply to component type \"daemon\" (daemonsets.apps); it applies to: deployments.apps, statefulsets.apps"),
         "{err}"
     );
 }

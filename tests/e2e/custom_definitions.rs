@@ -57,11 +57,16 @@ fn a_custom_definition_is_listed_and_shown() {
     let dir = definitions_dir(pdb_wasm(), "pdb.wasm");
     let d = dir.path().to_str().unwrap();
     let list = run(&["definitions", "list", "-d", d]);
+    let line = list
+        .ok()
+        .lines()
+        .find(|l| l.trim_start().starts_with("pod-disruption-budget "))
+        .unwrap_or_else(|| panic!("not listed:\n{}", list.stdout));
     assert!(
-        list.ok().contains("pod-disruption-budget  Keep a minimum"),
-        "{}",
-        list.stdout
+        line.contains(" Keep a minimum of the component's pods"),
+        "{line}"
     );
+    assert!(line.ends_with("pdb.wasm]"), "the origin is shown: {line}");
     let show = run(&["definitions", "show", "pod-disruption-budget", "-d", d]);
     assert!(
         show.ok().contains("minAvailable (integer or string)"),

@@ -108,3 +108,17 @@ fn clocks_and_randomness_are_pinned() {
 fn a_well_behaved_module_from_the_same_directory_renders() {
     render_mode("ok", &[]).ok();
 }
+
+#[test]
+fn conflicting_traits_are_refused() {
+    let app = app("ok").replace(
+        "      traits:\n",
+        "      traits:\n        - type: scaler\n          properties: {replicas: 2}\n",
+    );
+    let dir = misbehave_dir().to_str().expect("UTF-8 path").to_string();
+    let err = render_stdin(&app, &["-d", &dir]).failed().to_string();
+    assert!(
+        err.contains("trait \"misbehave\": trait \"misbehave\" conflicts with trait \"scaler\" on the same component"),
+        "{err}"
+    );
+}

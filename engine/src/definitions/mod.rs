@@ -93,16 +93,22 @@ pub struct Registry {
     entries: BTreeMap<String, Entry>,
 }
 
-/// The modules an application uses, loaded.
-#[derive(Debug, Default)]
+/// The modules an application uses, loaded, with their parameter schemas compiled.
+#[derive(Default)]
 pub struct Loaded {
     modules: HashMap<String, Arc<Module>>,
+    schemas: crate::parameters::Schemas,
 }
 
 impl Loaded {
     /// The loaded module `name`.
     pub fn get(&self, name: &str) -> Option<&Arc<Module>> {
         self.modules.get(name)
+    }
+
+    /// The parameter schemas of the loaded modules.
+    pub fn schemas(&self) -> &crate::parameters::Schemas {
+        &self.schemas
     }
 }
 
@@ -222,7 +228,11 @@ impl Registry {
             .par_iter()
             .map(|name| Ok((name.to_string(), self.module(sandbox, name)?)))
             .collect::<Result<HashMap<_, _>>>()?;
-        Ok(Loaded { modules })
+        let mut schemas = crate::parameters::Schemas::default();
+        for (name, module) in &modules {
+            schemas.add(name, &module.metadata.parameter_schema)?;
+        }
+        Ok(Loaded { modules, schemas })
     }
 
     /// The module `name`, loaded.

@@ -85,8 +85,9 @@ fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
     schema
 }
 
-/// The schema without its `null` alternative (an `Option<T>`).
-fn non_null<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
+/// The schema (with `$ref`s resolved) without its `null` alternative (an `Option<T>`).
+pub(crate) fn non_null<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
+    let schema = resolve(root, schema);
     for key in ["anyOf", "oneOf"] {
         if let Some(Value::Array(alternatives)) = schema.get(key) {
             let non_null: Vec<&Value> = alternatives

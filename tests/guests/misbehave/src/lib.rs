@@ -62,5 +62,6 @@ fn misbehave(params: Params, _ctx: &TraitContext) -> Result<TraitOutput> {
 kiln_sdk::export_trait! {
     name: "misbehave",
     description: "Breaks the sandbox's rules on request (tests only).",
+    conflicts_with: ["scaler"],
     render: misbehave,
 }
