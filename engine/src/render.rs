@@ -66,6 +66,29 @@ impl std::str::FromStr for ClusterVersion {
     }
 }
 
+/// The `group/version` entries of Argo CD's `KUBE_API_VERSIONS` (which lists both
+/// `apps/v1` and `apps/v1/Deployment`), sorted and without duplicates.
+pub fn parse_api_versions(text: &str) -> Vec<String> {
+    let mut versions: Vec<String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .filter(|v| {
+            // `v1` and `group/v1`; not `group/v1/Kind` or `v1/Kind`.
+            let parts: Vec<&str> = v.split('/').collect();
+            match parts.as_slice() {
+                [version] => version.starts_with('v'),
+                [_, version] => version.starts_with('v'),
+                _ => false,
+            }
+        })
+        .map(str::to_string)
+        .collect();
+    versions.sort();
+    versions.dedup();
+    versions
+}
+
 impl fmt::Display for ClusterVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "v{}.{}.{}", self.major, self.minor, self.patch)
@@ -78,6 +101,8 @@ pub struct RenderOptions {
     /// Overrides the application's namespace.
     pub namespace: Option<String>,
     pub cluster_version: ClusterVersion,
+    /// The API group/versions the cluster serves (`KUBE_API_VERSIONS`); empty when unknown.
+    pub api_versions: Vec<String>,
     /// The application revision (`app.oam.dev/appRevision`); empty when unknown.
     pub revision: String,
 }
@@ -87,6 +112,7 @@ impl Default for RenderOptions {
         RenderOptions {
             namespace: None,
             cluster_version: DEFAULT_CLUSTER_VERSION,
+            api_versions: Vec::new(),
             revision: String::new(),
         }
     }
@@ -167,10 +193,19 @@ fn resolve<'a>(registry: &Registry, app: &'a Application) -> Result<BTreeSet<&'a
                     field: Some(dotted(path)),
                     ..app.source.site(path)
                 });
+                let unavailable =
+                    crate::definitions::unavailable_reason(name).filter(|_| found.is_none());
                 errors.push(match found {
                     Some(other) => Error::Invalid {
                         site,
                         message: format!("\"{name}\" is a {other}, not a {kind}"),
+                    },
+                    None if unavailable.is_some() => Error::Invalid {
+                        site,
+                        message: format!(
+                            "KubeVela's \"{name}\" is not available in Kiln: {}",
+                            unavailable.unwrap_or_default()
+                        ),
                     },
                     None => Error::UnknownDefinition {
                         site,
@@ -370,6 +405,7 @@ impl ComponentJob<'_> {
                 minor: v.minor,
                 git_version: v.to_string(),
             },
+            api_versions: self.options.api_versions.clone(),
             app_labels: self.app.labels.clone().into_iter().collect(),
             app_annotations: self.app.annotations.clone().into_iter().collect(),
         }
@@ -569,6 +605,14 @@ mod tests {
         assert_eq!(v.to_string(), "v1.28.0");
         assert!("1".parse::<ClusterVersion>().is_err());
         assert!("one.two".parse::<ClusterVersion>().is_err());
+    }
+
+    #[test]
+    fn keeps_the_group_versions_of_kube_api_versions() {
+        assert_eq!(
+            parse_api_versions("apps/v1,apps/v1/Deployment,v1,v1/Pod, networking.k8s.io/v1 ,,v1"),
+            ["apps/v1", "networking.k8s.io/v1", "v1"]
+        );
     }
 
     #[test]

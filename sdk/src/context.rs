@@ -35,6 +35,9 @@ pub struct Context {
     /// The application revision, e.g. `shop-v1` (`context.appRevision`).
     pub app_revision: String,
     pub cluster_version: ClusterVersion,
+    /// The API group/versions the cluster serves (e.g. `networking.k8s.io/v1`); empty when
+    /// unknown. Prefer [`Context::supports`] to reading it.
+    pub api_versions: Vec<String>,
     /// The Application's labels (`context.appLabels`).
     pub app_labels: BTreeMap<String, String>,
     /// The Application's annotations (`context.appAnnotations`).
@@ -56,8 +59,27 @@ impl Context {
                 minor: 31,
                 git_version: "v1.31.0".into(),
             },
+            api_versions: Vec::new(),
             app_labels: BTreeMap::new(),
             app_annotations: BTreeMap::new(),
+        }
+    }
+
+    /// True when the cluster serves `api_version` (e.g. `networking.k8s.io/v1`): by the list
+    /// of served APIs when the host knows it, else by the cluster version being at least
+    /// `since` (the release that introduced it).
+    ///
+    /// ```
+    /// let mut ctx = kiln_sdk::Context::for_test("web");
+    /// assert!(ctx.supports("autoscaling/v2", (1, 23)));
+    /// ctx.api_versions = vec!["autoscaling/v1".into()];
+    /// assert!(!ctx.supports("autoscaling/v2", (1, 23)));
+    /// ```
+    pub fn supports(&self, api_version: &str, since: (u32, u32)) -> bool {
+        if self.api_versions.is_empty() {
+            self.cluster_version.at_least(since.0, since.1)
+        } else {
+            self.api_versions.iter().any(|v| v == api_version)
         }
     }
 }

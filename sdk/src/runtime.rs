@@ -147,6 +147,7 @@ fn context(c: wit::Context) -> Context {
             minor: c.cluster_version.minor,
             git_version: c.cluster_version.git_version,
         },
+        api_versions: c.api_versions,
         app_labels: c.app_labels.into_iter().collect(),
         app_annotations: c.app_annotations.into_iter().collect(),
     }

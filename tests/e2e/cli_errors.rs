@@ -253,3 +253,16 @@ fn a_trait_on_a_workload_it_does_not_apply_to() {
         "{err}"
     );
 }
+
+#[test]
+fn kubevela_builtins_that_need_a_cluster_say_why() {
+    let err = render_stdin(&app("    - name: cfg\n      type: ref-objects\n"), &[])
+        .failed()
+        .to_string();
+    assert!(
+        err.contains("KubeVela's \"ref-objects\" is not available in Kiln: it copies objects from a live cluster"),
+        "{err}"
+    );
+    let list = run(&["definitions", "list"]);
+    assert!(list.ok().contains("helmchart"), "{}", list.stdout);
+}

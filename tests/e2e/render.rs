@@ -203,3 +203,53 @@ fn definitions_show_lists_parameters_with_types_defaults_and_descriptions() {
     let show = run(&["definitions", "show", "gateway"]);
     insta::assert_snapshot!("show-gateway.txt", show.ok());
 }
+
+#[test]
+fn argo_cd_kube_version_and_api_versions_pick_api_versions() {
+    let app = "name: shop\nservices:\n  web:\n    image: nginx\n    ports: [{port: 80}]\n    gateway:\n      domain: a.example.com\n      http: {\"/\": 80}\n    hpa: {max: 3}\n";
+    let kinds = |env: &[(&str, &str)]| {
+        let mut cmd = kiln();
+        cmd.args(["render", "-"]).envs(env.iter().copied());
+        let out = run_cmd(cmd, Some(app));
+        objects(out.ok())
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} {}",
+                    o["kind"].as_str().unwrap(),
+                    o["apiVersion"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(&[("KUBE_VERSION", "1.18.3")])[2..],
+        [
+            "Ingress networking.k8s.io/v1beta1",
+            "HorizontalPodAutoscaler autoscaling/v2beta2"
+        ]
+    );
+    // The served APIs win over the version: this cluster has no autoscaling/v2.
+    assert_eq!(
+        kinds(&[
+            ("KUBE_VERSION", "1.29.3"),
+            (
+                "KUBE_API_VERSIONS",
+                "apps/v1,apps/v1/Deployment,v1,networking.k8s.io/v1,autoscaling/v2beta2"
+            ),
+        ])[2..],
+        [
+            "Ingress networking.k8s.io/v1",
+            "HorizontalPodAutoscaler autoscaling/v2beta2"
+        ]
+    );
+    // The flag wins over the environment.
+    let mut cmd = kiln();
+    cmd.args(["render", "-", "--cluster-version", "1.18"])
+        .env("KUBE_VERSION", "1.30.0");
+    let out = run_cmd(cmd, Some(app));
+    assert_eq!(
+        find(&objects(out.ok()), "Ingress", "web")["apiVersion"],
+        "networking.k8s.io/v1beta1"
+    );
+}

@@ -18,6 +18,28 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::sandbox::{Module, Sandbox, wit};
 
+/// KubeVela built-ins Kiln does not ship, and why: both need more than the repository.
+pub const UNAVAILABLE: &[(&str, &str)] = &[
+    (
+        "ref-objects",
+        "it copies objects from a live cluster, which an offline renderer cannot read; \
+         put the objects in the application with k8s-objects instead",
+    ),
+    (
+        "helmchart",
+        "it fetches a chart from a Helm repository at render time, which would make the \
+         output depend on the network; render the chart with Argo CD's Helm support instead",
+    ),
+];
+
+/// Why a KubeVela built-in that Kiln does not ship is missing, if `name` is one.
+pub fn unavailable_reason(name: &str) -> Option<&'static str> {
+    UNAVAILABLE
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, why)| *why)
+}
+
 /// Largest definition file read.
 const MAX_MODULE_BYTES: u64 = 64 * 1024 * 1024;
 

@@ -43,7 +43,7 @@ pub fn pod_disruption_budget(params: Params, ctx: &TraitContext) -> Result<Trait
     spec.as_object_mut()
         .expect("spec is an object")
         .extend(budget.as_object().cloned().unwrap_or_default());
-    let api_version = if ctx.cluster_version.at_least(1, 21) {
+    let api_version = if ctx.supports("policy/v1", (1, 21)) {
         "policy/v1"
     } else {
         "policy/v1beta1"

@@ -200,7 +200,7 @@ pub fn cron_task(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
         json!({ "metadata": metadata, "spec": job_spec }),
     );
 
-    let api_version = if ctx.cluster_version.at_least(1, 25) {
+    let api_version = if ctx.supports("batch/v1", (1, 25)) {
         "batch/v1"
     } else {
         "batch/v1beta1"

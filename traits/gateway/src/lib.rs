@@ -83,7 +83,7 @@ pub fn gateway(params: Params, ctx: &TraitContext) -> Result<TraitOutput> {
         .existing_service_name
         .clone()
         .unwrap_or_else(|| meta_name.clone());
-    let legacy_api = !ctx.cluster_version.at_least(1, 19);
+    let legacy_api = !ctx.supports("networking.k8s.io/v1", (1, 19));
 
     let mut out = TraitOutput::new();
     if params.existing_service_name.is_none() {

@@ -111,7 +111,7 @@ fn resource_metric(resource: &str, kind: MetricType, value: i64) -> Value {
 /// Renders the `hpa` output: autoscaling/v2 from Kubernetes 1.23, autoscaling/v2beta2 before.
 /// The workload is not patched.
 pub fn hpa(params: Params, ctx: &TraitContext) -> Result<TraitOutput> {
-    let api_version = if ctx.cluster_version.at_least(1, 23) {
+    let api_version = if ctx.supports("autoscaling/v2", (1, 23)) {
         "autoscaling/v2"
     } else {
         "autoscaling/v2beta2"

@@ -21,7 +21,7 @@ pub struct Params {
 /// `networking.k8s.io/v1beta1` and its backend shape (and no `pathType`).
 pub fn pure_ingress(params: Params, ctx: &TraitContext) -> Result<TraitOutput> {
     let name = &ctx.component_name;
-    let legacy_api = !ctx.cluster_version.at_least(1, 19);
+    let legacy_api = !ctx.supports("networking.k8s.io/v1", (1, 19));
     let paths: Vec<Value> = params
         .http
         .iter()

@@ -217,6 +217,10 @@ pub fn statefulset(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
         "spec": {
+            // Required by apps/v1 (KubeVela leaves it out, which the API server rejects
+            // before 1.32): the governing Service, named after the component like the one
+            // rendered when a port is exposed.
+            "serviceName": name,
             "selector": { "matchLabels": { COMPONENT_LABEL: name } },
             "template": {
                 "metadata": pod::pod_metadata(labels, params.annotations.as_ref()),

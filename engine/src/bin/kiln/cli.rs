@@ -72,8 +72,13 @@ struct RenderArgs {
     namespace: Option<String>,
 
     /// Kubernetes version to render for, e.g. 1.29 (picks API versions).
-    #[arg(long, value_name = "X.Y", default_value_t = render::DEFAULT_CLUSTER_VERSION)]
+    #[arg(long, value_name = "X.Y", env = "KUBE_VERSION", default_value_t = render::DEFAULT_CLUSTER_VERSION)]
     cluster_version: ClusterVersion,
+
+    /// API versions the cluster serves, comma-separated (`apps/v1,networking.k8s.io/v1,...`;
+    /// Argo CD's form with kinds is accepted). Definitions pick API versions from it.
+    #[arg(long, value_name = "LIST", env = "KUBE_API_VERSIONS")]
+    api_versions: Option<String>,
 
     /// Add `vela dry-run`'s comment headers (YAML only), to diff against KubeVela.
     #[arg(long)]
@@ -166,6 +171,11 @@ fn render_command(sandbox: &Sandbox, registry: &Registry, args: &RenderArgs) -> 
     let options = RenderOptions {
         namespace: args.namespace.clone(),
         cluster_version: args.cluster_version,
+        api_versions: args
+            .api_versions
+            .as_deref()
+            .map(render::parse_api_versions)
+            .unwrap_or_default(),
         revision: String::new(),
     };
     let rendered = render::render_app(sandbox, registry, &app, &options)?;
@@ -211,6 +221,10 @@ fn list(sandbox: &Sandbox, registry: &Registry) -> Result<Output> {
                     .unwrap_or_default()
             );
         }
+    }
+    out.push_str("Not available (KubeVela built-ins Kiln does not ship):\n");
+    for (name, why) in kiln::definitions::UNAVAILABLE {
+        let _ = writeln!(out, "  {name:width$}  {why}");
     }
     Ok(Output {
         stdout: out,
