@@ -303,6 +303,7 @@ mod tests {
                 "apiVersion": "apps/v1",
                 "kind": "StatefulSet",
                 "spec": {
+                    "serviceName": "db",
                     "selector": { "matchLabels": { "app.oam.dev/component": "db" } },
                     "template": {
                         "metadata": { "labels": { "app.oam.dev/name": "shop", "app.oam.dev/component": "db" } },
