@@ -25,6 +25,8 @@ impl Site {
     }
 }
 
+/// `file:line:column: component "c", trait "t", field "f": ` — the prefix of a message,
+/// with its separator; nothing when the site is empty.
 impl fmt::Display for Site {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();
@@ -47,7 +49,10 @@ impl fmt::Display for Site {
         if !what.is_empty() {
             parts.push(what.join(", "));
         }
-        f.write_str(&parts.join(": "))
+        if parts.is_empty() {
+            return Ok(());
+        }
+        write!(f, "{}: ", parts.join(": "))
     }
 }
 
@@ -87,16 +92,16 @@ pub enum Error {
     },
 
     /// The application file is not well-formed YAML or JSON.
-    #[error("{site}: invalid YAML: {message}")]
+    #[error("{site}invalid YAML: {message}")]
     Syntax { site: Box<Site>, message: String },
 
     /// The application is well-formed but not a valid application (wrong type, missing
     /// field, ...).
-    #[error("{site}: {message}")]
+    #[error("{site}{message}")]
     Invalid { site: Box<Site>, message: String },
 
     /// A component type or trait that no loaded definition provides.
-    #[error("{site}: unknown {kind} \"{name}\"{}; known {kind}s: {}", suggestion.as_ref().map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default(), if known.is_empty() { "(none)".to_string() } else { known.join(", ") })]
+    #[error("{site}unknown {kind} \"{name}\"{}; known {kind}s: {}", suggestion.as_ref().map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default(), if known.is_empty() { "(none)".to_string() } else { known.join(", ") })]
     UnknownDefinition {
         site: Box<Site>,
         /// `component type` or `trait`.
@@ -111,11 +116,11 @@ pub enum Error {
     Definition { module: String, message: String },
 
     /// A definition rejected its input (its own `errs`, or a parameter of the wrong shape).
-    #[error("{site}: {message}")]
+    #[error("{site}{message}")]
     Parameter { site: Box<Site>, message: String },
 
     /// A module trapped (panicked, executed `unreachable`, ...).
-    #[error("{site}: definition \"{module}\" failed: {message}")]
+    #[error("{site}definition \"{module}\" failed: {message}")]
     Trap {
         site: Box<Site>,
         module: String,
@@ -123,7 +128,7 @@ pub enum Error {
     },
 
     /// A module broke a sandbox limit.
-    #[error("{site}: definition \"{module}\" exceeded its {limit} limit ({detail})")]
+    #[error("{site}definition \"{module}\" exceeded its {limit} limit ({detail})")]
     LimitExceeded {
         site: Box<Site>,
         module: String,
@@ -132,7 +137,7 @@ pub enum Error {
     },
 
     /// A module returned something that is not what the contract says.
-    #[error("{site}: definition \"{module}\" returned invalid output: {message}")]
+    #[error("{site}definition \"{module}\" returned invalid output: {message}")]
     BadOutput {
         site: Box<Site>,
         module: String,
@@ -140,7 +145,7 @@ pub enum Error {
     },
 
     /// Two parties set the same field to different values.
-    #[error("{site}: {conflict}")]
+    #[error("{site}{conflict}")]
     Conflict {
         site: Box<Site>,
         /// A [`crate::patch::PatchError::Conflict`], naming both parties and values.

@@ -26,6 +26,7 @@
 //! ```
 
 pub mod app;
+pub mod argocd;
 pub mod definitions;
 pub mod error;
 pub mod manifest;

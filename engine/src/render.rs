@@ -486,7 +486,7 @@ impl ComponentJob<'_> {
             Ok(response) => {
                 for d in &response.diagnostics {
                     let site = self.diagnostic_site(site, properties_path, d.field.as_deref());
-                    warnings.push(format!("{site}: warning: {}", d.message));
+                    warnings.push(format!("{site}warning: {}", d.message));
                 }
                 Ok(response)
             }
@@ -575,7 +575,7 @@ impl ComponentJob<'_> {
 }
 
 /// `ports[0].port` → the path segments it names.
-fn parse_field(field: &str) -> Vec<Segment> {
+pub(crate) fn parse_field(field: &str) -> Vec<Segment> {
     let mut out = Vec::new();
     for part in field.split('.') {
         let (name, rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));

@@ -14,7 +14,11 @@ pub const DEFAULT_TYPE: &str = "webservice";
 /// Service keys that are neither traits nor properties.
 const NON_PROPERTY_KEYS: &[&str] = &["type", "dependsOn", "build"];
 
-pub(super) fn read(source: Arc<Source>, traits: &dyn TraitNames) -> Result<Application> {
+pub(super) fn read(
+    source: Arc<Source>,
+    traits: &dyn TraitNames,
+    fallback_name: Option<&str>,
+) -> Result<Application> {
     let root = &source.root;
     if let NodeValue::Map(entries) = &root.value {
         for (k, _) in entries {
@@ -32,7 +36,12 @@ pub(super) fn read(source: Arc<Source>, traits: &dyn TraitNames) -> Result<Appli
     let name_path = [Segment::Key("name".into())];
     let name = match root.get("name") {
         Some(node) => string(&source, node, &name_path)?,
-        None => return Err(source.invalid(&[], "missing name (an appfile has name and services)")),
+        None => match fallback_name {
+            Some(name) => name.to_string(),
+            None => {
+                return Err(source.invalid(&[], "missing name (an appfile has name and services)"));
+            }
+        },
     };
     check_name(&source, &name, &name_path)?;
     let services_path = vec![Segment::Key("services".into())];

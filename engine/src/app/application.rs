@@ -18,7 +18,7 @@ const IGNORED_COMPONENT_KEYS: &[&str] = &[
     "scopes",
 ];
 
-pub(super) fn read(source: Arc<Source>) -> Result<Application> {
+pub(super) fn read(source: Arc<Source>, fallback_name: Option<&str>) -> Result<Application> {
     let root = &source.root;
     let api_version = match root.get("apiVersion") {
         Some(node) => string(&source, node, &[Segment::Key("apiVersion".into())])?,
@@ -53,7 +53,10 @@ pub(super) fn read(source: Arc<Source>) -> Result<Application> {
     let name_path = key(&meta_path, "name");
     let name = match metadata.get("name") {
         Some(node) => string(&source, node, &name_path)?,
-        None => return Err(source.invalid(&meta_path, "missing metadata.name")),
+        None => match fallback_name {
+            Some(name) => name.to_string(),
+            None => return Err(source.invalid(&meta_path, "missing metadata.name")),
+        },
     };
     check_name(&source, &name, &name_path)?;
     let namespace = match metadata.get("namespace") {

@@ -186,6 +186,16 @@ impl Application {
     /// Reads an application from a parsed file: an OAM `Application` when the document has
     /// `apiVersion`, else an appfile (whose service keys are traits when `traits` says so).
     pub fn from_source(source: Source, traits: &dyn TraitNames) -> Result<Application> {
+        Self::from_source_named(source, traits, None)
+    }
+
+    /// [`Application::from_source`], with a name to use when the file names none (Argo CD's
+    /// application name).
+    pub fn from_source_named(
+        source: Source,
+        traits: &dyn TraitNames,
+        fallback_name: Option<&str>,
+    ) -> Result<Application> {
         let source = Arc::new(source);
         if !matches!(source.root.value, NodeValue::Map(_)) {
             return Err(source.invalid(
@@ -197,9 +207,9 @@ impl Application {
             ));
         }
         if source.root.get("apiVersion").is_some() || source.root.get("kind").is_some() {
-            application::read(source)
+            application::read(source, fallback_name)
         } else {
-            appfile::read(source, traits)
+            appfile::read(source, traits, fallback_name)
         }
     }
 }

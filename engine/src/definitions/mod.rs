@@ -160,19 +160,33 @@ impl Registry {
             path: dir.to_path_buf(),
             source,
         };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(io)?
             .map(|entry| entry.map(|e| e.path()))
             .collect::<std::io::Result<_>>()
             .map_err(io)?;
-        files.retain(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file());
-        files.sort();
+        paths.retain(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file());
+        paths.sort();
+        let files = paths
+            .iter()
+            .map(|path| Ok((path.display().to_string(), read_module_file(path)?)))
+            .collect::<Result<Vec<_>>>()?;
+        self.add_modules(sandbox, files, allow_override)
+    }
 
-        let loaded: Vec<(String, Vec<u8>, Module)> = files
+    /// Adds definition components given as (where they came from, bytes), with the same
+    /// rules as [`Registry::add_dir`].
+    pub fn add_modules(
+        &mut self,
+        sandbox: &Sandbox,
+        files: Vec<(String, Vec<u8>)>,
+        allow_override: bool,
+    ) -> Result<()> {
+        let loaded: Vec<(String, Module)> = files
             .par_iter()
-            .map(|path| load_file(sandbox, path))
+            .map(|(origin, bytes)| load_module(sandbox, origin, bytes))
             .collect::<Result<_>>()?;
-        for ((name, bytes, module), path) in loaded.into_iter().zip(files) {
+        for ((name, module), (origin, bytes)) in loaded.into_iter().zip(files) {
             if let Some(existing) = self.entries.get(&name) {
                 let clash = match existing.origin {
                     Origin::Builtin if allow_override => None,
@@ -187,14 +201,14 @@ impl Registry {
                 };
                 if let Some(message) = clash {
                     return Err(Error::Definition {
-                        module: path.display().to_string(),
+                        module: origin,
                         message,
                     });
                 }
             }
             let entry = Entry {
                 kind: module.metadata.kind.into(),
-                origin: Origin::File(path),
+                origin: Origin::File(PathBuf::from(origin)),
                 digest: Some(module.digest),
                 bytes: Cow::Owned(bytes),
                 module: Some(Arc::new(module)),
@@ -286,7 +300,7 @@ impl Registry {
     }
 }
 
-fn load_file(sandbox: &Sandbox, path: &Path) -> Result<(String, Vec<u8>, Module)> {
+fn read_module_file(path: &Path) -> Result<Vec<u8>> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -300,30 +314,42 @@ fn load_file(sandbox: &Sandbox, path: &Path) -> Result<(String, Vec<u8>, Module)
             ),
         });
     }
-    let bytes = std::fs::read(path).map_err(io)?;
-    let stem = path
+    std::fs::read(path).map_err(io)
+}
+
+/// Loads one external definition and names it by what it describes itself as.
+fn load_module(sandbox: &Sandbox, origin: &str, bytes: &[u8]) -> Result<(String, Module)> {
+    if bytes.len() as u64 > MAX_MODULE_BYTES {
+        return Err(Error::Definition {
+            module: origin.to_string(),
+            message: format!(
+                "the file is {} bytes; definitions are limited to {MAX_MODULE_BYTES}",
+                bytes.len()
+            ),
+        });
+    }
+    let stem = Path::new(origin)
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("module");
-    let module = sandbox
-        .load(stem, &bytes, None)
+    let mut module = sandbox
+        .load(stem, bytes, None)
         .map_err(|message| Error::Definition {
-            module: path.display().to_string(),
+            module: origin.to_string(),
             message,
         })?;
     let name = module.metadata.name.clone();
     if !valid_name(&name) {
         return Err(Error::Definition {
-            module: path.display().to_string(),
+            module: origin.to_string(),
             message: format!(
                 "describes itself as \"{name}\", which is not a valid definition name \
                  (lowercase letters, digits and '-')"
             ),
         });
     }
-    let mut module = module;
     module.name = name.clone();
-    Ok((name, bytes, module))
+    Ok((name, module))
 }
 
 fn valid_name(name: &str) -> bool {

@@ -48,6 +48,11 @@ impl CompiledCache {
         }
     }
 
+    /// The directory artifacts are written to.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Where the artifact of the module with `digest` lives.
     pub fn artifact_path(&self, digest: &[u8; 32]) -> PathBuf {
         self.dir.join(format!("{}.cwasm", hex(digest)))

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use kiln::app::{Application, Source};
+use kiln::argocd;
 use kiln::definitions::{Kind, Registry};
 use kiln::manifest::{self, Format};
 use kiln::render::{self, ClusterVersion, RenderOptions};
@@ -54,6 +55,28 @@ enum Command {
     /// List or describe the available definitions.
     #[command(subcommand)]
     Definitions(DefinitionsCommand),
+    /// The Argo CD Config Management Plugin commands (run by argocd-cmp-server).
+    #[command(subcommand)]
+    Argocd(ArgocdCommand),
+    /// Manage the compiled-module cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ArgocdCommand {
+    /// Render the app in the current directory as a JSON object stream, from Argo CD's
+    /// environment (plugin.yaml's `generate`).
+    Generate,
+    /// Print the parameter announcements of the app in the current directory
+    /// (plugin.yaml's `parameters.dynamic`).
+    Parameters,
+}
+
+#[derive(Debug, Subcommand)]
+enum CacheCommand {
+    /// Compile every definition into the cache, e.g. while building a container image.
+    Warm,
 }
 
 #[derive(Debug, clap::Args)]
@@ -123,7 +146,94 @@ pub fn run(args: Args) -> Result<Output> {
         Command::Render(render_args) => render_command(&sandbox, &registry, render_args),
         Command::Definitions(DefinitionsCommand::List) => list(&sandbox, &registry),
         Command::Definitions(DefinitionsCommand::Show { name }) => show(&sandbox, &registry, name),
+        Command::Argocd(command) => {
+            argocd_command(&sandbox, registry, command, args.override_builtins)
+        }
+        Command::Cache(CacheCommand::Warm) => warm(&sandbox, &registry),
     }
+}
+
+/// The Argo CD plugin: everything read through the confined repository copy.
+fn argocd_command(
+    sandbox: &Sandbox,
+    mut registry: Registry,
+    command: &ArgocdCommand,
+    override_builtins: bool,
+) -> Result<Output> {
+    let env = argocd::Environment::from_vars(std::env::vars())?;
+    let cwd = std::env::current_dir().context("reading the working directory")?;
+    let (root, app_dir) = argocd::repository_root(&cwd, env.source_path.as_deref())?;
+    let repo = argocd::Repository::open(&root)?;
+    if let Some(dirs) = env.settings.get("DEFINITIONS") {
+        for dir in dirs.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+            let files = repo.read_definitions(dir)?;
+            registry
+                .add_modules(sandbox, files, override_builtins)
+                .with_context(|| format!("loading definitions from {dir} (KILN_DEFINITIONS)"))?;
+        }
+    }
+    let source = repo.read_app(&app_dir, env.settings.get("APP_FILE").map(String::as_str))?;
+    let mut app = Application::from_source_named(
+        source,
+        &|name: &str| registry.is_trait(name),
+        env.app_name.as_deref(),
+    )?;
+    if let ArgocdCommand::Parameters = command {
+        // Announced with the file's values: Argo CD shows them as the defaults.
+        return Ok(Output {
+            stdout: format!("{}\n", argocd::announcements(&app)),
+            warnings: Vec::new(),
+        });
+    }
+    argocd::apply_parameters(&mut app, &env.parameters)?;
+    if app.namespace.is_none() {
+        app.namespace = env.namespace.clone();
+    }
+    let cluster_version = match std::env::var("KUBE_VERSION") {
+        Ok(v) if !v.is_empty() => v
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("KUBE_VERSION: {e}"))?,
+        _ => render::DEFAULT_CLUSTER_VERSION,
+    };
+    let options = RenderOptions {
+        namespace: None,
+        cluster_version,
+        api_versions: std::env::var("KUBE_API_VERSIONS")
+            .map(|v| render::parse_api_versions(&v))
+            .unwrap_or_default(),
+        revision: env.app_revision(&app.name),
+    };
+    let rendered = render::render_app(sandbox, &registry, &app, &options)?;
+    // An empty success would make Argo CD prune everything: only when the app says so.
+    let allow_empty = app
+        .annotations
+        .get(argocd::ALLOW_EMPTY_ANNOTATION)
+        .is_some_and(|v| v == "true");
+    if rendered.objects.is_empty() && !allow_empty {
+        bail!(
+            "{}: the application renders no objects, which would make Argo CD prune everything; \
+             annotate it with {}: \"true\" if that is intended",
+            app.source.file,
+            argocd::ALLOW_EMPTY_ANNOTATION
+        );
+    }
+    Ok(Output {
+        stdout: manifest::write(&rendered.objects, Format::Json, &app.name, false),
+        warnings: rendered.warnings,
+    })
+}
+
+fn warm(sandbox: &Sandbox, registry: &Registry) -> Result<Output> {
+    let names: Vec<&str> = registry.names().collect();
+    registry.load(sandbox, &names.iter().copied().collect())?;
+    let location = match sandbox.cache() {
+        Some(cache) => format!("in {}", cache.dir().display()),
+        None => "(no cache: --no-cache)".to_string(),
+    };
+    Ok(Output {
+        stdout: format!("compiled {} definitions {location}\n", names.len()),
+        warnings: Vec::new(),
+    })
 }
 
 fn sandbox(args: &Args) -> Result<Sandbox> {

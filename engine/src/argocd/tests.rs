@@ -1,0 +1,156 @@
+use super::*;
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn reads_argo_cds_environment() {
+    let env = Environment::from_vars(vars(&[
+        ("ARGOCD_APP_NAME", "team-a_shop"),
+        ("ARGOCD_APP_NAMESPACE", "prod"),
+        ("ARGOCD_APP_REVISION", "0123456789abcdef"),
+        ("ARGOCD_APP_SOURCE_PATH", "apps/shop"),
+        ("ARGOCD_ENV_KILN_DEFINITIONS", "platform/defs"),
+        ("PARAM_IMAGE", "ignored"),
+        (
+            "ARGOCD_APP_PARAMETERS",
+            r#"[{"name":"web.image","string":"nginx:2"}]"#,
+        ),
+    ]))
+    .unwrap();
+    assert_eq!(env.app_name.as_deref(), Some("shop"));
+    assert_eq!(env.namespace.as_deref(), Some("prod"));
+    assert_eq!(env.app_revision("shop"), "shop-01234567");
+    assert_eq!(env.settings["DEFINITIONS"], "platform/defs");
+    assert_eq!(env.settings.len(), 1);
+    assert_eq!(
+        env.parameters,
+        [Parameter {
+            name: "web.image".into(),
+            value: ParameterValue::String("nginx:2".into())
+        }]
+    );
+}
+
+#[test]
+fn parameters_may_be_absent_null_or_a_list_of_three_kinds() {
+    assert_eq!(parse_parameters("").unwrap(), []);
+    assert_eq!(parse_parameters("null").unwrap(), []);
+    let all = parse_parameters(
+        r#"[{"name":"a","string":"x"},{"name":"b","array":["1","2"]},{"name":"c","map":{"k":"v"}}]"#,
+    )
+    .unwrap();
+    assert_eq!(
+        all[1].value,
+        ParameterValue::Array(vec!["1".into(), "2".into()])
+    );
+    assert!(matches!(all[2].value, ParameterValue::Map(_)));
+    let err = parse_parameters("{").unwrap_err().to_string();
+    assert!(
+        err.starts_with("ARGOCD_APP_PARAMETERS: not a JSON array"),
+        "{err}"
+    );
+}
+
+#[test]
+fn paths_that_leave_the_repository_are_refused() {
+    assert!(confined_path("a/./b", "x").is_ok());
+    let err = confined_path("../etc", "KILN_DEFINITIONS")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "KILN_DEFINITIONS: \"../etc\" leaves the repository (\"..\" is refused)"
+    );
+    let err = confined_path("/etc", "KILN_DEFINITIONS")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is absolute"), "{err}");
+}
+
+#[test]
+fn the_root_is_the_working_directory_less_the_source_path() {
+    let (root, rel) = repository_root(Path::new("/w/123/apps/shop"), Some("apps/shop")).unwrap();
+    assert_eq!(root, Path::new("/w/123"));
+    assert_eq!(rel, Path::new("apps/shop"));
+    let (root, rel) = repository_root(Path::new("/w/123"), Some(".")).unwrap();
+    assert_eq!(
+        (root.as_path(), rel.as_path()),
+        (Path::new("/w/123"), Path::new(""))
+    );
+    assert!(repository_root(Path::new("/w/123/other"), Some("apps/shop")).is_err());
+}
+
+fn shop() -> Application {
+    let source = Source::parse(
+        "app.yaml",
+        "name: shop\nservices:\n  web:\n    image: nginx:1\n    ports: [{port: 80}]\n",
+    )
+    .unwrap();
+    Application::from_source(source, &|_: &str| false).unwrap()
+}
+
+#[test]
+fn parameters_change_images_properties_and_labels() {
+    let mut app = shop();
+    apply_parameters(
+        &mut app,
+        &parse_parameters(
+            r#"[{"name":"web.image","string":"nginx:2"},
+                {"name":"properties","map":{"web.ports[0].port":"8080","web.cpu":"'500m'"}},
+                {"name":"labels","array":["team=a"]}]"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let props = &app.components[0].properties;
+    assert_eq!(props["image"], "nginx:2");
+    assert_eq!(props["ports"][0]["port"], 8080);
+    assert_eq!(props["cpu"], "500m");
+    assert_eq!(app.labels["team"], "a");
+}
+
+#[test]
+fn bad_parameters_say_what_is_wrong() {
+    let cases = [
+        (
+            r#"[{"name":"api.image","string":"x"}]"#,
+            "no component \"api\" (components: web)",
+        ),
+        (
+            r#"[{"name":"replicas","string":"3"}]"#,
+            "unknown parameter \"replicas\" (string)",
+        ),
+        (
+            r#"[{"name":"properties","map":{"cpu":"1"}}]"#,
+            "must be <component>.<property path>",
+        ),
+        (
+            r#"[{"name":"properties","map":{"web.image.tag":"1"}}]"#,
+            "does not fit",
+        ),
+        (
+            r#"[{"name":"labels","array":["oops"]}]"#,
+            "\"oops\" must be key=value",
+        ),
+    ];
+    for (parameters, expected) in cases {
+        let err = apply_parameters(&mut shop(), &parse_parameters(parameters).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{parameters}: {err}");
+    }
+}
+
+#[test]
+fn announces_images_with_current_values() {
+    let a = announcements(&shop());
+    assert_eq!(a[0]["name"], "web.image");
+    assert_eq!(a[0]["string"], "nginx:1");
+    assert_eq!(a[1]["collectionType"], "map");
+    assert_eq!(a[2]["collectionType"], "array");
+}
