@@ -256,34 +256,44 @@ pub fn write(objects: &[Object], format: Format, app_name: &str, headers: bool) 
                 out.push('\n');
             }
         }
+        Format::Yaml if headers => vela_dry_run(objects, app_name, &mut out),
         Format::Yaml => {
             for object in objects {
                 out.push_str("---\n");
-                if headers {
-                    match &object.origin {
-                        Origin::Workload { .. } => {
-                            let _ = writeln!(
-                                out,
-                                "# Application({app_name}) -- Component({})\n---\n",
-                                object.component
-                            );
-                        }
-                        Origin::Auxiliary { .. } => {
-                            out.push_str("## From the auxiliary workload\n")
-                        }
-                        Origin::Trait { trait_type, .. } => {
-                            let _ = writeln!(out, "## From the trait {trait_type}");
-                        }
-                    }
-                }
                 yaml::document(&object.value, &mut out);
-                if headers {
-                    out.push('\n'); // `vela dry-run` ends each document with a blank line
-                }
             }
         }
     }
     out
+}
+
+/// `vela dry-run`'s layout: per component a `# Application(..) -- Component(..)` header,
+/// `## From the ..` before each other object, every object followed by a blank line and
+/// `---`, and a blank line after each component.
+fn vela_dry_run(objects: &[Object], app_name: &str, out: &mut String) {
+    for (i, object) in objects.iter().enumerate() {
+        match &object.origin {
+            Origin::Workload { .. } => {
+                let _ = writeln!(
+                    out,
+                    "---\n# Application({app_name}) -- Component({})\n---\n",
+                    object.component
+                );
+            }
+            Origin::Auxiliary { .. } => out.push_str("## From the auxiliary workload\n"),
+            Origin::Trait { trait_type, .. } => {
+                let _ = writeln!(out, "## From the trait {trait_type}");
+            }
+        }
+        yaml::document(&object.value, out);
+        out.push_str("\n---\n");
+        let last_of_component = objects
+            .get(i + 1)
+            .is_none_or(|next| next.component != object.component);
+        if last_of_component {
+            out.push('\n');
+        }
+    }
 }
 
 pub mod yaml {

@@ -507,7 +507,11 @@ pub fn json_patch(target: &mut Value, operations: &Value) -> Result<(), PatchErr
     let mut doc = target.clone();
     for (i, op) in ops.iter().enumerate() {
         apply_operation(&mut doc, op).map_err(|message| {
-            PatchError::Invalid(format!("JSON patch operation {i}: {message}"))
+            PatchError::Invalid(format!(
+                "JSON patch operation #{} of {}: {message}",
+                i + 1,
+                ops.len()
+            ))
         })?;
     }
     *target = doc;

@@ -559,9 +559,14 @@ impl ComponentJob<'_> {
                 site: Box::new(site.clone()),
                 conflict: Box::new(conflict),
             },
-            PatchError::Invalid(message) => {
-                self.bad_output(module, site, &format!("its patch to {target}: {message}"))
-            }
+            // Often the user's own operations (json-patch), so not "invalid output".
+            PatchError::Invalid(message) => Error::Invalid {
+                site: Box::new(site.clone()),
+                message: format!(
+                    "the patch of definition \"{}\" cannot be applied to {target}: {message}",
+                    module.name
+                ),
+            },
         }
     }
 

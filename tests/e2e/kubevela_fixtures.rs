@@ -7,7 +7,7 @@ use crate::common::*;
 
 /// The value at a KubeVela expectation path: `spec.ports[0].port`,
 /// `metadata.annotations["a.b/c"]`.
-fn at<'a>(object: &'a Value, path: &str) -> &'a Value {
+pub(crate) fn at<'a>(object: &'a Value, path: &str) -> &'a Value {
     let mut value = object;
     let mut rest = path;
     while !rest.is_empty() {

@@ -5,9 +5,12 @@
 
 mod common;
 
+mod argocd;
 mod cache;
 mod cli_errors;
 mod custom_definitions;
+mod kubevela_builtin;
+mod kubevela_dryrun;
 mod kubevela_fixtures;
 mod render;
 mod sandbox_limits;

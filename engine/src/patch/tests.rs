@@ -282,7 +282,7 @@ fn a_failed_json_patch_changes_nothing() {
     .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "JSON patch operation 1: \"/zz\" does not exist"
+        "JSON patch operation #2 of 2: \"/zz\" does not exist"
     );
     assert_eq!(doc, json!({"a": 1}));
     let err = json_patch(&mut doc, &json!([{"op": "test", "path": "/a", "value": 2}])).unwrap_err();
