@@ -90,6 +90,14 @@ impl CompiledCache {
             .suffix(".cwasm")
             .tempfile_in(&self.dir)?;
         tmp.write_all(artifact)?;
+        // Readable by every user (temp files are 0600): a cache warmed while building an
+        // image is read by the plugin's own user.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
         tmp.as_file().sync_data()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())

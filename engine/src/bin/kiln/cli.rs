@@ -166,7 +166,9 @@ fn argocd_command(
     let repo = argocd::Repository::open(&root)?;
     if let Some(dirs) = env.settings.get("DEFINITIONS") {
         for dir in dirs.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-            let files = repo.read_definitions(dir)?;
+            let files = repo
+                .read_definitions(dir)
+                .with_context(|| format!("reading definitions from {dir} (KILN_DEFINITIONS)"))?;
             registry
                 .add_modules(sandbox, files, override_builtins)
                 .with_context(|| format!("loading definitions from {dir} (KILN_DEFINITIONS)"))?;
