@@ -179,7 +179,6 @@ pub fn confined_path(path: &str, what: &str) -> Result<PathBuf> {
 /// The repository copy, confined: nothing outside `root` can be read through it.
 pub struct Repository {
     dir: cap_std::fs::Dir,
-    root: PathBuf,
 }
 
 impl Repository {
@@ -191,10 +190,7 @@ impl Repository {
                 source,
             },
         )?;
-        Ok(Repository {
-            dir,
-            root: root.to_path_buf(),
-        })
+        Ok(Repository { dir })
     }
 
     fn io(&self, path: &Path, source: std::io::Error) -> Error {
@@ -279,11 +275,6 @@ impl Repository {
         }
         files.sort();
         Ok(files)
-    }
-
-    /// The root this repository was opened at.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 }
 

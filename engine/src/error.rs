@@ -18,13 +18,6 @@ pub struct Site {
     pub field: Option<String>,
 }
 
-impl Site {
-    /// True when nothing is known about the place.
-    pub fn is_empty(&self) -> bool {
-        *self == Site::default()
-    }
-}
-
 /// `file:line:column: component "c", trait "t", field "f": ` — the prefix of a message,
 /// with its separator; nothing when the site is empty.
 impl fmt::Display for Site {

@@ -480,7 +480,6 @@ impl ComponentJob<'_> {
                 module: module.name.clone(),
                 message,
             },
-            CallError::BadOutput { message } => self.bad_output(module, site, &message),
         })?;
         match result {
             Ok(response) => {

@@ -11,7 +11,6 @@
 mod cache;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use rand::SeedableRng;
@@ -72,8 +71,6 @@ pub enum CallError {
     Limit { limit: Limit, detail: String },
     /// The module trapped; `message` includes its panic message when it printed one.
     Trap { message: String },
-    /// The module returned something outside the contract.
-    BadOutput { message: String },
 }
 
 /// The host's state in each [`Store`].
@@ -180,11 +177,6 @@ impl Sandbox {
         })
     }
 
-    /// The limits every call runs under.
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-
     /// The compiled-module cache, if any.
     pub fn cache(&self) -> Option<&CompiledCache> {
         self.cache.as_ref()
@@ -235,7 +227,7 @@ impl Sandbox {
                 CallError::Limit { limit, detail } => {
                     format!("describe exceeded its {limit} limit ({detail})")
                 }
-                CallError::Trap { message } | CallError::BadOutput { message } => {
+                CallError::Trap { message } => {
                     format!("describe failed: {message}")
                 }
             })?;
@@ -413,6 +405,3 @@ fn human_bytes(n: usize) -> String {
         format!("{n} bytes")
     }
 }
-
-/// Shared handle to a loaded module.
-pub type ModuleRef = Arc<Module>;
