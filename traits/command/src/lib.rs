@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 
 use kiln_sdk::prelude::*;
+use pod_spec::containers;
 
 /// Parameters of `command`: the settings for one container, or `containers`, a list of them.
 #[derive(Deserialize, Serialize, JsonSchema)]
@@ -61,48 +62,16 @@ pub struct PatchParams {
 /// (KubeVela: `+patchStrategy=replace`). Containers merge by `name`.
 pub fn command(params: Params, ctx: &TraitContext) -> Result<TraitOutput> {
     let targets = targets(params, &ctx.component_name)?;
-    let base = ctx
-        .workload
-        .pointer("/spec/template/spec/containers")
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            Error::msg("the workload has no containers at spec.template.spec.containers")
-        })?;
-
-    let mut errors: Option<Error> = None;
-    let mut containers = Vec::new();
-    for target in targets {
-        match target.and_then(|p| patch_container(&p, base)) {
-            Ok(c) => containers.push(c),
-            Err(e) => errors = Some(add(errors, e)),
-        }
-    }
-    if let Some(e) = errors {
-        return Err(e);
-    }
-    Ok(TraitOutput::new().patch(Patch::merge(json!({
-        "spec": { "template": { "spec": {
-            "$patchKey/containers": "name",
-            "containers": containers
-        } } }
-    }))))
-}
-
-fn add(errors: Option<Error>, e: Error) -> Error {
-    match errors {
-        Some(errors) => errors.and(e),
-        None => e,
-    }
+    let base = containers::of(&ctx.workload)?;
+    let patched = containers::patch_each(targets, |p| patch_container(&p, base))?;
+    Ok(TraitOutput::new().patch(containers::patch(patched)))
 }
 
 /// The per-container settings, with the component name for an unnamed single container;
 /// an unnamed entry of `containers` is an error (in place, as KubeVela's `errs` lists it).
 fn targets(params: Params, component: &str) -> Result<Vec<Result<PatchParams>>> {
     let Some(containers) = params.containers else {
-        let container_name = match params.container_name {
-            Some(name) if !name.is_empty() => name,
-            _ => component.to_string(),
-        };
+        let container_name = containers::single(params.container_name, component);
         return Ok(vec![Ok(PatchParams {
             container_name,
             command: params.command,
@@ -111,40 +80,27 @@ fn targets(params: Params, component: &str) -> Result<Vec<Result<PatchParams>>> 
             del_args: params.del_args,
         })]);
     };
-    let mixed = [
-        ("containerName", params.container_name.is_some()),
-        ("command", params.command.is_some()),
-        ("args", params.args.is_some()),
-        ("addArgs", params.add_args.is_some()),
-        ("delArgs", params.del_args.is_some()),
-    ];
-    if let Some((field, _)) = mixed.iter().find(|(_, set)| *set) {
-        return Err(Error::field(
-            *field,
-            "cannot be combined with `containers` (set it on each entry of `containers`)",
-        ));
-    }
-    Ok(containers
-        .into_iter()
-        .map(|c| {
-            if c.container_name.is_empty() {
-                Err(Error::msg("container name must be set for containers"))
-            } else {
-                Ok(c)
-            }
-        })
-        .collect())
+    containers::reject_mixed(
+        "containers",
+        &[
+            ("containerName", params.container_name.is_some()),
+            ("command", params.command.is_some()),
+            ("args", params.args.is_some()),
+            ("addArgs", params.add_args.is_some()),
+            ("delArgs", params.del_args.is_some()),
+        ],
+    )?;
+    Ok(containers::named(
+        containers,
+        |c| c.container_name.is_empty(),
+        "container name must be set for containers",
+    ))
 }
 
 /// The patch for one container.
 fn patch_container(p: &PatchParams, base: &[Value]) -> Result<Value> {
     let name = &p.container_name;
-    let Some(container) = base
-        .iter()
-        .find(|c| c.get("name").and_then(Value::as_str) == Some(name.as_str()))
-    else {
-        return Err(Error::msg(format!("container {name} not found")));
-    };
+    let container = containers::find(base, name)?;
     if p.args.is_some() && (p.add_args.is_some() || p.del_args.is_some()) {
         return Err(Error::msg(
             "cannot set addArgs/delArgs and args at the same time",

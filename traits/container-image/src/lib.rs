@@ -6,6 +6,7 @@
 //! fields.
 
 use kiln_sdk::prelude::*;
+use pod_spec::containers;
 
 /// Parameters of `container-image`: the settings for one container, or `containers`, a list
 /// of them.
@@ -58,39 +59,9 @@ pub enum ImagePullPolicy {
 /// the values it had (KubeVela: `retainKeys`). Containers merge by `name`.
 pub fn container_image(params: Params, ctx: &TraitContext) -> Result<TraitOutput> {
     let targets = targets(params, &ctx.component_name)?;
-    let base = ctx
-        .workload
-        .pointer("/spec/template/spec/containers")
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            Error::msg("the workload has no containers at spec.template.spec.containers")
-        })?;
-
-    let mut errors: Option<Error> = None;
-    let mut containers = Vec::new();
-    for target in targets {
-        let patched = target.and_then(|p| patch_container(&p, base));
-        match patched {
-            Ok(c) => containers.push(c),
-            Err(e) => errors = Some(add(errors, e)),
-        }
-    }
-    if let Some(e) = errors {
-        return Err(e);
-    }
-    Ok(TraitOutput::new().patch(Patch::merge(json!({
-        "spec": { "template": { "spec": {
-            "$patchKey/containers": "name",
-            "containers": containers
-        } } }
-    }))))
-}
-
-fn add(errors: Option<Error>, e: Error) -> Error {
-    match errors {
-        Some(errors) => errors.and(e),
-        None => e,
-    }
+    let base = containers::of(&ctx.workload)?;
+    let patched = containers::patch_each(targets, |p| patch_container(&p, base))?;
+    Ok(TraitOutput::new().patch(containers::patch(patched)))
 }
 
 /// The per-container settings, with the component name for an unnamed single container;
@@ -100,48 +71,32 @@ fn targets(params: Params, component: &str) -> Result<Vec<Result<PatchParams>>> 
         let Some(image) = params.image else {
             return Err(Error::field("image", "missing field `image`"));
         };
-        let container_name = match params.container_name {
-            Some(name) if !name.is_empty() => name,
-            _ => component.to_string(),
-        };
+        let container_name = containers::single(params.container_name, component);
         return Ok(vec![Ok(PatchParams {
             container_name,
             image,
             image_pull_policy: params.image_pull_policy.unwrap_or_default(),
         })]);
     };
-    let mixed = [
-        ("containerName", params.container_name.is_some()),
-        ("image", params.image.is_some()),
-        ("imagePullPolicy", params.image_pull_policy.is_some()),
-    ];
-    if let Some((field, _)) = mixed.iter().find(|(_, set)| *set) {
-        return Err(Error::field(
-            *field,
-            "cannot be combined with `containers` (set it on each entry of `containers`)",
-        ));
-    }
-    Ok(containers
-        .into_iter()
-        .map(|c| {
-            if c.container_name.is_empty() {
-                Err(Error::msg("containerName must be set for containers"))
-            } else {
-                Ok(c)
-            }
-        })
-        .collect())
+    containers::reject_mixed(
+        "containers",
+        &[
+            ("containerName", params.container_name.is_some()),
+            ("image", params.image.is_some()),
+            ("imagePullPolicy", params.image_pull_policy.is_some()),
+        ],
+    )?;
+    Ok(containers::named(
+        containers,
+        |c| c.container_name.is_empty(),
+        "containerName must be set for containers",
+    ))
 }
 
 /// The patch for one container.
 fn patch_container(p: &PatchParams, base: &[Value]) -> Result<Value> {
     let name = &p.container_name;
-    if !base
-        .iter()
-        .any(|c| c.get("name").and_then(Value::as_str) == Some(name.as_str()))
-    {
-        return Err(Error::msg(format!("container {name} not found")));
-    }
+    containers::find(base, name)?;
     let mut patch = json!({
         "name": name,
         "$patchStrategy/image": "retainKeys",

@@ -2,6 +2,7 @@
 //! (KubeVela's `lifecycle` trait).
 
 use kiln_sdk::prelude::*;
+use pod_spec::containers;
 
 /// Parameters of `lifecycle`.
 #[derive(Deserialize, Serialize, JsonSchema)]
@@ -145,12 +146,7 @@ pub fn lifecycle(params: Params, ctx: &TraitContext) -> Result<TraitOutput> {
             Value::Object(item)
         })
         .collect();
-    Ok(TraitOutput::new().patch(Patch::merge(json!({
-        "spec": { "template": { "spec": {
-            "$patchKey/containers": "name",
-            "containers": containers
-        } } }
-    }))))
+    Ok(TraitOutput::new().patch(containers::patch(containers)))
 }
 
 kiln_sdk::export_trait! {

@@ -1,6 +1,9 @@
-//! Pod-spec building blocks shared by Kiln's built-in workloads (`task`, `cron-task`,
-//! `daemon`, `statefulset`): KubeVela's parameter types for env, probes, volumes and
-//! volume mounts, and the functions that turn them into Kubernetes fields.
+//! Pod-spec building blocks shared by Kiln's built-in definitions: KubeVela's parameter
+//! types for env, probes, volumes and volume mounts, and the functions that turn them into
+//! Kubernetes fields (used by the workloads `webservice`, `worker`, `task`, `cron-task`,
+//! `daemon`, `statefulset` and the `sidecar` trait), and, in [`containers`], the targeting of
+//! the workload's containers shared by the container-patching traits (`command`, `env`,
+//! `container-image`, `container-ports`, `securitycontext`, `startup-probe`, `lifecycle`).
 //!
 //! A library, not a definition: it has no `[package.metadata.kiln]` and is not embedded.
 
@@ -23,10 +26,13 @@ pub enum ImagePullPolicy {
     IfNotPresent,
 }
 
-/// An environment variable.
+/// An environment variable; `S` and `C` are the shapes of its `secretKeyRef` and
+/// `configMapKeyRef` (the workloads' own: [`KeySelector`] for the job types,
+/// [`SecretKeySelector`] and [`ConfigMapKeySelector`] for `webservice` and `worker`).
 #[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct EnvVar {
+#[serde(bound(deserialize = "S: Deserialize<'de>, C: Deserialize<'de>"))]
+pub struct EnvVar<S = KeySelector, C = KeySelector> {
     /// Environment variable name
     pub name: String,
     /// The value of the environment variable
@@ -34,19 +40,20 @@ pub struct EnvVar {
     pub value: Option<String>,
     /// Specifies a source the value of this var should come from
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_from: Option<EnvVarSource>,
+    pub value_from: Option<EnvVarSource<S, C>>,
 }
 
 /// Where an environment variable's value comes from; other Kubernetes sources are passed through.
 #[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct EnvVarSource {
+#[serde(bound(deserialize = "S: Deserialize<'de>, C: Deserialize<'de>"))]
+pub struct EnvVarSource<S = KeySelector, C = KeySelector> {
     /// Selects a key of a secret in the pod's namespace
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_key_ref: Option<KeySelector>,
+    pub secret_key_ref: Option<S>,
     /// Selects a key of a config map in the pod's namespace
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_map_key_ref: Option<KeySelector>,
+    pub config_map_key_ref: Option<C>,
     /// Other value sources (`fieldRef`, `resourceFieldRef`), passed through as KubeVela's open struct does.
     #[serde(flatten)]
     pub other: BTreeMap<String, Value>,
@@ -59,6 +66,26 @@ pub struct KeySelector {
     /// The name of the secret or config map in the pod's namespace to select from
     pub name: String,
     /// The key to select. Must be a valid secret key
+    pub key: String,
+}
+
+/// A key of a secret (`webservice`'s, `worker`'s and `sidecar`'s wording).
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretKeySelector {
+    /// The name of the secret in the pod's namespace to select from
+    pub name: String,
+    /// The key of the secret to select from. Must be a valid secret key
+    pub key: String,
+}
+
+/// A key of a config map (`webservice`'s, `worker`'s and `sidecar`'s wording).
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigMapKeySelector {
+    /// The name of the config map in the pod's namespace to select from
+    pub name: String,
+    /// The key of the config map to select from. Must be a valid secret key
     pub key: String,
 }
 
@@ -383,7 +410,7 @@ pub fn mount(name: &str, mount_path: &str, sub_path: Option<&String>) -> Value {
 }
 
 /// A `configMap` / `secret` volume source: `{defaultMode, <name_field>: name, items?}`.
-fn projected(
+pub fn projected(
     default_mode: i64,
     name_field: &str,
     name: &str,
@@ -543,4 +570,106 @@ pub fn resources(cpu: Option<&String>, memory: Option<&String>) -> Option<Value>
 /// `imagePullSecrets` from secret names.
 pub fn image_pull_secrets(names: &[String]) -> Value {
     Value::Array(names.iter().map(|s| json!({ "name": s })).collect())
+}
+
+/// Targeting the containers of a trait's workload (`spec.template.spec.containers`) and
+/// patching them, as KubeVela's container-patching traits do.
+///
+/// Those traits take either the settings for one container (`containerName`, defaulting to
+/// the component name) or a list of per-container settings, never both; the containers they
+/// produce merge into the workload's by `name` (`$patchKey/containers: name`).
+pub mod containers {
+    use kiln_sdk::prelude::*;
+
+    /// The containers of the workload's pod template, or an error when it has none.
+    pub fn of(workload: &Value) -> Result<&[Value]> {
+        workload
+            .pointer("/spec/template/spec/containers")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .ok_or_else(|| {
+                Error::msg("the workload has no containers at spec.template.spec.containers")
+            })
+    }
+
+    /// The container called `name` among `containers`, or KubeVela's
+    /// `container <name> not found`.
+    pub fn find<'a>(containers: &'a [Value], name: &str) -> Result<&'a Value> {
+        containers
+            .iter()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
+            .ok_or_else(|| Error::msg(format!("container {name} not found")))
+    }
+
+    /// The target of the single-container form: `containerName` when set and not empty,
+    /// otherwise the component name.
+    pub fn single(container_name: Option<String>, component: &str) -> String {
+        match container_name {
+            Some(name) if !name.is_empty() => name,
+            _ => component.to_string(),
+        }
+    }
+
+    /// Rejects the single-container fields (`(field, is set)`, in order) when the list field
+    /// `list` is used: the first one set is the error.
+    pub fn reject_mixed(list: &str, fields: &[(&str, bool)]) -> Result<()> {
+        match fields.iter().find(|(_, set)| *set) {
+            Some((field, _)) => Err(Error::field(
+                *field,
+                format!("cannot be combined with `{list}` (set it on each entry of `{list}`)"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The entries of the list form, each one that `is_unnamed` replaced in place by the
+    /// error `message` (as KubeVela's `errs` lists it).
+    pub fn named<T>(
+        entries: Vec<T>,
+        is_unnamed: impl Fn(&T) -> bool,
+        message: &str,
+    ) -> Vec<Result<T>> {
+        entries
+            .into_iter()
+            .map(|e| {
+                if is_unnamed(&e) {
+                    Err(Error::msg(message.to_string()))
+                } else {
+                    Ok(e)
+                }
+            })
+            .collect()
+    }
+
+    /// The patched containers, `patch_one` applied to each target in order; every error
+    /// (of a target or of its patch) is reported, joined in order.
+    pub fn patch_each<T>(
+        targets: Vec<Result<T>>,
+        mut patch_one: impl FnMut(T) -> Result<Value>,
+    ) -> Result<Vec<Value>> {
+        let mut errors: Option<Error> = None;
+        let mut containers = Vec::new();
+        for target in targets {
+            match target.and_then(&mut patch_one) {
+                Ok(c) => containers.push(c),
+                Err(e) => {
+                    errors = Some(match errors {
+                        Some(errors) => errors.and(e),
+                        None => e,
+                    })
+                }
+            }
+        }
+        errors.map_or(Ok(containers), Err)
+    }
+
+    /// The merge patch of `spec.template.spec.containers`, merged by `name`.
+    pub fn patch(containers: Vec<Value>) -> Patch {
+        Patch::merge(json!({
+            "spec": { "template": { "spec": {
+                "$patchKey/containers": "name",
+                "containers": containers
+            } } }
+        }))
+    }
 }

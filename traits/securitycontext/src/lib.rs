@@ -7,6 +7,7 @@
 //! fields.
 
 use kiln_sdk::prelude::*;
+use pod_spec::containers;
 
 /// Parameters of `securitycontext`: the settings for one container, or `containers`, a list
 /// of them.
@@ -93,46 +94,16 @@ fn yes() -> bool {
 /// the container's: a contradicting value is a conflict.
 pub fn securitycontext(params: Params, ctx: &TraitContext) -> Result<TraitOutput> {
     let targets = targets(params, &ctx.component_name)?;
-    let base = ctx
-        .workload
-        .pointer("/spec/template/spec/containers")
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            Error::msg("the workload has no containers at spec.template.spec.containers")
-        })?;
-
-    let mut errors: Option<Error> = None;
-    let mut containers = Vec::new();
-    for target in targets {
-        match target.and_then(|p| patch_container(&p, base)) {
-            Ok(c) => containers.push(c),
-            Err(e) => {
-                errors = Some(match errors {
-                    Some(errors) => errors.and(e),
-                    None => e,
-                })
-            }
-        }
-    }
-    if let Some(e) = errors {
-        return Err(e);
-    }
-    Ok(TraitOutput::new().patch(Patch::merge(json!({
-        "spec": { "template": { "spec": {
-            "$patchKey/containers": "name",
-            "containers": containers
-        } } }
-    }))))
+    let base = containers::of(&ctx.workload)?;
+    let patched = containers::patch_each(targets, |p| patch_container(&p, base))?;
+    Ok(TraitOutput::new().patch(containers::patch(patched)))
 }
 
 /// The per-container settings, with the component name for an unnamed single container;
 /// an unnamed entry of `containers` is an error (in place, as KubeVela's `errs` lists it).
 fn targets(params: Params, component: &str) -> Result<Vec<Result<PatchParams>>> {
     let Some(containers) = params.containers else {
-        let container_name = match params.container_name {
-            Some(name) if !name.is_empty() => name,
-            _ => component.to_string(),
-        };
+        let container_name = containers::single(params.container_name, component);
         return Ok(vec![Ok(PatchParams {
             container_name,
             add_capabilities: params.add_capabilities,
@@ -145,50 +116,37 @@ fn targets(params: Params, component: &str) -> Result<Vec<Result<PatchParams>>> 
             run_as_group: params.run_as_group,
         })]);
     };
-    let mixed = [
-        ("containerName", params.container_name.is_some()),
-        ("addCapabilities", params.add_capabilities.is_some()),
-        (
-            "allowPrivilegeEscalation",
-            params.allow_privilege_escalation.is_some(),
-        ),
-        ("dropCapabilities", params.drop_capabilities.is_some()),
-        ("privileged", params.privileged.is_some()),
-        (
-            "readOnlyRootFilesystem",
-            params.read_only_root_filesystem.is_some(),
-        ),
-        ("runAsNonRoot", params.run_as_non_root.is_some()),
-        ("runAsUser", params.run_as_user.is_some()),
-        ("runAsGroup", params.run_as_group.is_some()),
-    ];
-    if let Some((field, _)) = mixed.iter().find(|(_, set)| *set) {
-        return Err(Error::field(
-            *field,
-            "cannot be combined with `containers` (set it on each entry of `containers`)",
-        ));
-    }
-    Ok(containers
-        .into_iter()
-        .map(|c| {
-            if c.container_name.is_empty() {
-                Err(Error::msg("containerName must be set for containers"))
-            } else {
-                Ok(c)
-            }
-        })
-        .collect())
+    containers::reject_mixed(
+        "containers",
+        &[
+            ("containerName", params.container_name.is_some()),
+            ("addCapabilities", params.add_capabilities.is_some()),
+            (
+                "allowPrivilegeEscalation",
+                params.allow_privilege_escalation.is_some(),
+            ),
+            ("dropCapabilities", params.drop_capabilities.is_some()),
+            ("privileged", params.privileged.is_some()),
+            (
+                "readOnlyRootFilesystem",
+                params.read_only_root_filesystem.is_some(),
+            ),
+            ("runAsNonRoot", params.run_as_non_root.is_some()),
+            ("runAsUser", params.run_as_user.is_some()),
+            ("runAsGroup", params.run_as_group.is_some()),
+        ],
+    )?;
+    Ok(containers::named(
+        containers,
+        |c| c.container_name.is_empty(),
+        "containerName must be set for containers",
+    ))
 }
 
 /// The patch for one container: `{name, securityContext}`.
 fn patch_container(p: &PatchParams, base: &[Value]) -> Result<Value> {
     let name = &p.container_name;
-    if !base
-        .iter()
-        .any(|c| c.get("name").and_then(Value::as_str) == Some(name.as_str()))
-    {
-        return Err(Error::msg(format!("container {name} not found")));
-    }
+    containers::find(base, name)?;
     let mut capabilities = Map::new();
     if let Some(add) = &p.add_capabilities {
         capabilities.insert("add".into(), json!(add));

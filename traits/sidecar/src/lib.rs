@@ -2,6 +2,9 @@
 //! `sidecar` trait).
 
 use kiln_sdk::prelude::*;
+use pod_spec::{
+    BasicHttpGetProbe, ConfigMapKeySelector, HealthProbe, SecretKeySelector, containers,
+};
 
 /// Parameters of `sidecar`.
 #[derive(Deserialize, Serialize, JsonSchema)]
@@ -25,10 +28,10 @@ pub struct Params {
     pub volumes: Option<Vec<Volume>>,
     /// Instructions for assessing whether the container is alive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub liveness_probe: Option<HealthProbe>,
+    pub liveness_probe: Option<HealthProbe<BasicHttpGetProbe>>,
     /// Instructions for assessing whether the container is in a suitable state to serve traffic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub readiness_probe: Option<HealthProbe>,
+    pub readiness_probe: Option<HealthProbe<BasicHttpGetProbe>>,
 }
 
 /// An environment variable.
@@ -51,33 +54,13 @@ pub struct EnvVar {
 pub struct EnvVarSource {
     /// Selects a key of a secret in the pod's namespace
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_key_ref: Option<KeySelector>,
+    pub secret_key_ref: Option<SecretKeySelector>,
     /// Selects a key of a config map in the pod's namespace
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map_key_ref: Option<ConfigMapKeySelector>,
     /// Specify the field reference for env
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field_ref: Option<FieldRef>,
-}
-
-/// A key of a secret.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KeySelector {
-    /// The name of the secret in the pod's namespace to select from
-    pub name: String,
-    /// The key of the secret to select from. Must be a valid secret key
-    pub key: String,
-}
-
-/// A key of a config map.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigMapKeySelector {
-    /// The name of the config map in the pod's namespace to select from
-    pub name: String,
-    /// The key of the config map to select from. Must be a valid secret key
-    pub key: String,
 }
 
 /// A field of the pod.
@@ -96,85 +79,6 @@ pub struct Volume {
     pub name: String,
     /// The path to mount it at in the sidecar
     pub path: String,
-}
-
-/// A health probe.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HealthProbe {
-    /// Instructions for assessing container health by executing a command. Either this attribute or the httpGet attribute or the tcpSocket attribute MUST be specified. This attribute is mutually exclusive with both the httpGet attribute and the tcpSocket attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exec: Option<ExecProbe>,
-    /// Instructions for assessing container health by executing an HTTP GET request. Either this attribute or the exec attribute or the tcpSocket attribute MUST be specified. This attribute is mutually exclusive with both the exec attribute and the tcpSocket attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_get: Option<HttpGetProbe>,
-    /// Instructions for assessing container health by probing a TCP socket. Either this attribute or the exec attribute or the httpGet attribute MUST be specified. This attribute is mutually exclusive with both the exec attribute and the httpGet attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tcp_socket: Option<TcpSocketProbe>,
-    /// Number of seconds after the container is started before the first probe is initiated.
-    #[serde(default)]
-    pub initial_delay_seconds: i64,
-    /// How often, in seconds, to execute the probe.
-    #[serde(default = "ten")]
-    pub period_seconds: i64,
-    /// Number of seconds after which the probe times out.
-    #[serde(default = "one")]
-    pub timeout_seconds: i64,
-    /// Minimum consecutive successes for the probe to be considered successful after having failed.
-    #[serde(default = "one")]
-    pub success_threshold: i64,
-    /// Number of consecutive failures required to determine the container is not alive (liveness probe) or not ready (readiness probe).
-    #[serde(default = "three")]
-    pub failure_threshold: i64,
-}
-
-/// A probe that runs a command.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExecProbe {
-    /// A command to be executed inside the container to assess its health. Each space delimited token of the command is a separate array element. Commands exiting 0 are considered to be successful probes, whilst all other exit codes are considered failures.
-    pub command: Vec<String>,
-}
-
-/// A probe that sends an HTTP GET request.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HttpGetProbe {
-    /// The endpoint, relative to the port, to which the HTTP GET request should be directed.
-    pub path: String,
-    /// The TCP socket within the container to which the HTTP GET request should be directed.
-    pub port: i64,
-    /// Custom headers to set in the request
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_headers: Option<Vec<HttpHeader>>,
-}
-
-/// An HTTP header.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HttpHeader {
-    /// The header name
-    pub name: String,
-    /// The header value
-    pub value: String,
-}
-
-/// A probe that opens a TCP connection.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TcpSocketProbe {
-    /// The TCP socket within the container that should be probed to assess container health.
-    pub port: i64,
-}
-
-fn one() -> i64 {
-    1
-}
-fn three() -> i64 {
-    3
-}
-fn ten() -> i64 {
-    10
 }
 
 /// Adds the sidecar to `spec.template.spec.containers`, merged by `name` (KubeVela:
@@ -207,12 +111,7 @@ pub fn sidecar(params: Params, _ctx: &TraitContext) -> Result<TraitOutput> {
     if let Some(probe) = &params.readiness_probe {
         container.insert("readinessProbe".into(), json!(probe));
     }
-    Ok(TraitOutput::new().patch(Patch::merge(json!({
-        "spec": { "template": { "spec": {
-            "$patchKey/containers": "name",
-            "containers": [container]
-        } } }
-    }))))
+    Ok(TraitOutput::new().patch(containers::patch(vec![Value::Object(container)])))
 }
 
 kiln_sdk::export_trait! {

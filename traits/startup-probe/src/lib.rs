@@ -6,6 +6,7 @@
 //! the union of the two forms and rejects `probes` mixed with the single-container fields.
 
 use kiln_sdk::prelude::*;
+use pod_spec::containers;
 
 /// Parameters of `startup-probe`: the probe for one container, or `probes`, a list of them.
 #[derive(Deserialize, Serialize, JsonSchema)]
@@ -187,46 +188,16 @@ pub enum IntOrString {
 /// `terminationGracePeriodSeconds` when set. The probe unifies with any the container has.
 pub fn startup_probe(params: Params, ctx: &TraitContext) -> Result<TraitOutput> {
     let targets = targets(params, &ctx.component_name)?;
-    let base = ctx
-        .workload
-        .pointer("/spec/template/spec/containers")
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            Error::msg("the workload has no containers at spec.template.spec.containers")
-        })?;
-
-    let mut errors: Option<Error> = None;
-    let mut containers = Vec::new();
-    for target in targets {
-        match target.and_then(|p| patch_container(p, base)) {
-            Ok(c) => containers.push(c),
-            Err(e) => {
-                errors = Some(match errors {
-                    Some(errors) => errors.and(e),
-                    None => e,
-                })
-            }
-        }
-    }
-    if let Some(e) = errors {
-        return Err(e);
-    }
-    Ok(TraitOutput::new().patch(Patch::merge(json!({
-        "spec": { "template": { "spec": {
-            "$patchKey/containers": "name",
-            "containers": containers
-        } } }
-    }))))
+    let base = containers::of(&ctx.workload)?;
+    let patched = containers::patch_each(targets, |p| patch_container(p, base))?;
+    Ok(TraitOutput::new().patch(containers::patch(patched)))
 }
 
 /// The per-container probes, with the component name for an unnamed single probe; an
 /// unnamed entry of `probes` is an error (in place, as KubeVela's `errs` lists it).
 fn targets(params: Params, component: &str) -> Result<Vec<Result<StartupProbeParams>>> {
     let Some(probes) = params.probes else {
-        let container_name = match params.container_name {
-            Some(name) if !name.is_empty() => name,
-            _ => component.to_string(),
-        };
+        let container_name = containers::single(params.container_name, component);
         return Ok(vec![Ok(StartupProbeParams {
             container_name,
             initial_delay_seconds: params.initial_delay_seconds.unwrap_or(0),
@@ -241,54 +212,39 @@ fn targets(params: Params, component: &str) -> Result<Vec<Result<StartupProbePar
             tcp_socket: params.tcp_socket,
         })]);
     };
-    let mixed = [
-        ("containerName", params.container_name.is_some()),
-        (
-            "initialDelaySeconds",
-            params.initial_delay_seconds.is_some(),
-        ),
-        ("periodSeconds", params.period_seconds.is_some()),
-        ("timeoutSeconds", params.timeout_seconds.is_some()),
-        ("successThreshold", params.success_threshold.is_some()),
-        ("failureThreshold", params.failure_threshold.is_some()),
-        (
-            "terminationGracePeriodSeconds",
-            params.termination_grace_period_seconds.is_some(),
-        ),
-        ("exec", params.exec.is_some()),
-        ("httpGet", params.http_get.is_some()),
-        ("grpc", params.grpc.is_some()),
-        ("tcpSocket", params.tcp_socket.is_some()),
-    ];
-    if let Some((field, _)) = mixed.iter().find(|(_, set)| *set) {
-        return Err(Error::field(
-            *field,
-            "cannot be combined with `probes` (set it on each entry of `probes`)",
-        ));
-    }
-    Ok(probes
-        .into_iter()
-        .map(|p| {
-            if p.container_name.is_empty() {
-                Err(Error::msg(
-                    "containerName must be set when specifying startup probe for multiple containers",
-                ))
-            } else {
-                Ok(p)
-            }
-        })
-        .collect())
+    containers::reject_mixed(
+        "probes",
+        &[
+            ("containerName", params.container_name.is_some()),
+            (
+                "initialDelaySeconds",
+                params.initial_delay_seconds.is_some(),
+            ),
+            ("periodSeconds", params.period_seconds.is_some()),
+            ("timeoutSeconds", params.timeout_seconds.is_some()),
+            ("successThreshold", params.success_threshold.is_some()),
+            ("failureThreshold", params.failure_threshold.is_some()),
+            (
+                "terminationGracePeriodSeconds",
+                params.termination_grace_period_seconds.is_some(),
+            ),
+            ("exec", params.exec.is_some()),
+            ("httpGet", params.http_get.is_some()),
+            ("grpc", params.grpc.is_some()),
+            ("tcpSocket", params.tcp_socket.is_some()),
+        ],
+    )?;
+    Ok(containers::named(
+        probes,
+        |p| p.container_name.is_empty(),
+        "containerName must be set when specifying startup probe for multiple containers",
+    ))
 }
 
 /// The patch for one container: `{name, startupProbe}`.
 fn patch_container(p: StartupProbeParams, base: &[Value]) -> Result<Value> {
     let name = p.container_name.clone();
-    if !base
-        .iter()
-        .any(|c| c.get("name").and_then(Value::as_str) == Some(name.as_str()))
-    {
-        return Err(Error::msg(format!("container {name} not found")));
-    }
+    containers::find(base, &name)?;
     let mut probe = json!(p);
     if let Some(probe) = probe.as_object_mut() {
         probe.remove("containerName");

@@ -5,6 +5,14 @@
 use std::collections::BTreeMap;
 
 use kiln_sdk::prelude::*;
+use pod::{
+    COMPONENT_LABEL, ConfigMapKeySelector, HealthProbe, HostAlias, HostPathMount, HttpGetProbe,
+    ImagePullPolicy, NAME_LABEL, REVISION_LABEL, SecretKeySelector, Volume, VolumeMounts,
+};
+use pod_spec as pod;
+
+/// An environment variable, with `webservice`'s key selectors.
+pub type EnvVar = pod::EnvVar<SecretKeySelector, ConfigMapKeySelector>;
 
 /// Parameters of `webservice`.
 #[derive(Deserialize, Serialize, JsonSchema)]
@@ -56,27 +64,19 @@ pub struct Params {
     pub limit: Option<Limit>,
     /// Mount volumes into the container, by volume kind
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volume_mounts: Option<VolumeMounts>,
+    pub volume_mounts: Option<VolumeMounts<HostPathMount>>,
     /// Deprecated field, use volumeMounts instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volumes: Option<Vec<Volume>>,
     /// Instructions for assessing whether the container is alive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub liveness_probe: Option<HealthProbe>,
+    pub liveness_probe: Option<HealthProbe<HttpGetProbe>>,
     /// Instructions for assessing whether the container is in a suitable state to serve traffic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub readiness_probe: Option<HealthProbe>,
+    pub readiness_probe: Option<HealthProbe<HttpGetProbe>>,
     /// Specify the hostAliases to add
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_aliases: Option<Vec<HostAlias>>,
-}
-
-/// When to pull the image.
-#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
-pub enum ImagePullPolicy {
-    Always,
-    Never,
-    IfNotPresent,
 }
 
 /// A port of the container.
@@ -143,55 +143,6 @@ impl ExposeType {
     }
 }
 
-/// An environment variable.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct EnvVar {
-    /// Environment variable name
-    pub name: String,
-    /// The value of the environment variable
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Specifies a source the value of this var should come from
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_from: Option<EnvVarSource>,
-}
-
-/// Where an environment variable's value comes from; other Kubernetes sources are passed through.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct EnvVarSource {
-    /// Selects a key of a secret in the pod's namespace
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_key_ref: Option<SecretKeySelector>,
-    /// Selects a key of a config map in the pod's namespace
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_map_key_ref: Option<ConfigMapKeySelector>,
-    /// Other value sources (`fieldRef`, `resourceFieldRef`), passed through as KubeVela's open struct does.
-    #[serde(flatten)]
-    pub other: BTreeMap<String, Value>,
-}
-
-/// A key of a secret.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SecretKeySelector {
-    /// The name of the secret in the pod's namespace to select from
-    pub name: String,
-    /// The key of the secret to select from. Must be a valid secret key
-    pub key: String,
-}
-
-/// A key of a config map.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigMapKeySelector {
-    /// The name of the config map in the pod's namespace to select from
-    pub name: String,
-    /// The key of the config map to select from. Must be a valid secret key
-    pub key: String,
-}
-
 /// Resource limits.
 #[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -204,397 +155,12 @@ pub struct Limit {
     pub memory: Option<String>,
 }
 
-/// Volumes to mount, by kind.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct VolumeMounts {
-    /// Mount PVC type volume
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pvc: Option<Vec<PvcMount>>,
-    /// Mount ConfigMap type volume
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_map: Option<Vec<ConfigMapMount>>,
-    /// Mount Secret type volume
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<Vec<SecretMount>>,
-    /// Mount EmptyDir type volume
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub empty_dir: Option<Vec<EmptyDirMount>>,
-    /// Mount HostPath type volume
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host_path: Option<Vec<HostPathMount>>,
-}
-
-/// A PVC mount.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PvcMount {
-    /// The name of the volume
-    pub name: String,
-    /// The path to mount the volume at in the container
-    pub mount_path: String,
-    /// The path within the volume to mount, instead of its root
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub_path: Option<String>,
-    /// The name of the PVC
-    pub claim_name: String,
-}
-
-/// A ConfigMap mount.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ConfigMapMount {
-    /// The name of the volume
-    pub name: String,
-    /// The path to mount the volume at in the container
-    pub mount_path: String,
-    /// The path within the volume to mount, instead of its root
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub_path: Option<String>,
-    /// The mode bits of the created files
-    #[serde(default = "default_mode")]
-    pub default_mode: i64,
-    /// The name of the ConfigMap
-    pub cm_name: String,
-    /// The keys to project, and where
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<KeyToPath>>,
-}
-
-/// A Secret mount.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SecretMount {
-    /// The name of the volume
-    pub name: String,
-    /// The path to mount the volume at in the container
-    pub mount_path: String,
-    /// The path within the volume to mount, instead of its root
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub_path: Option<String>,
-    /// The mode bits of the created files
-    #[serde(default = "default_mode")]
-    pub default_mode: i64,
-    /// The name of the Secret
-    pub secret_name: String,
-    /// The keys to project, and where
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<KeyToPath>>,
-}
-
-/// An EmptyDir mount.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct EmptyDirMount {
-    /// The name of the volume
-    pub name: String,
-    /// The path to mount the volume at in the container
-    pub mount_path: String,
-    /// The path within the volume to mount, instead of its root
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub_path: Option<String>,
-    /// The storage medium: "" (the node's default) or "Memory"
-    #[serde(default)]
-    pub medium: Medium,
-}
-
-/// A HostPath mount.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HostPathMount {
-    /// The name of the volume
-    pub name: String,
-    /// The path to mount the volume at in the container
-    pub mount_path: String,
-    /// The path within the volume to mount, instead of its root
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub_path: Option<String>,
-    /// The path on the host
-    pub path: String,
-}
-
-/// A key of a ConfigMap or Secret projected to a file.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KeyToPath {
-    /// The key to project
-    pub key: String,
-    /// The relative path of the file to map the key to
-    pub path: String,
-    /// The mode bits of the file
-    #[serde(default = "item_mode")]
-    pub mode: i64,
-}
-
-/// An EmptyDir storage medium.
-#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Medium {
-    /// The node's default medium.
-    #[default]
-    #[serde(rename = "")]
-    Default,
-    /// A tmpfs.
-    Memory,
-}
-
-/// A volume and its mount, the deprecated way.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Volume {
-    /// The name of the volume
-    pub name: String,
-    /// The path to mount the volume at in the container
-    pub mount_path: String,
-    /// Specify volume type, options: "pvc","configMap","secret","emptyDir", default to emptyDir
-    #[serde(rename = "type", default)]
-    pub kind: VolumeType,
-    /// The name of the PVC (type pvc)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claim_name: Option<String>,
-    /// The mode bits of the created files (types configMap and secret)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = 420))]
-    pub default_mode: Option<i64>,
-    /// The name of the ConfigMap (type configMap)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cm_name: Option<String>,
-    /// The name of the Secret (type secret)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_name: Option<String>,
-    /// The keys to project, and where (types configMap and secret)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<KeyToPath>>,
-    /// The storage medium: "" (the node's default) or "Memory" (type emptyDir)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = ""))]
-    pub medium: Option<Medium>,
-}
-
-/// The kind of a deprecated volume.
-#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub enum VolumeType {
-    #[default]
-    EmptyDir,
-    Pvc,
-    ConfigMap,
-    Secret,
-}
-
-/// A health probe.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HealthProbe {
-    /// Instructions for assessing container health by executing a command. Either this attribute or the httpGet attribute or the tcpSocket attribute MUST be specified. This attribute is mutually exclusive with both the httpGet attribute and the tcpSocket attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exec: Option<ExecProbe>,
-    /// Instructions for assessing container health by executing an HTTP GET request. Either this attribute or the exec attribute or the tcpSocket attribute MUST be specified. This attribute is mutually exclusive with both the exec attribute and the tcpSocket attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_get: Option<HttpGetProbe>,
-    /// Instructions for assessing container health by probing a TCP socket. Either this attribute or the exec attribute or the httpGet attribute MUST be specified. This attribute is mutually exclusive with both the exec attribute and the httpGet attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tcp_socket: Option<TcpSocketProbe>,
-    /// Number of seconds after the container is started before the first probe is initiated.
-    #[serde(default)]
-    pub initial_delay_seconds: i64,
-    /// How often, in seconds, to execute the probe.
-    #[serde(default = "ten")]
-    pub period_seconds: i64,
-    /// Number of seconds after which the probe times out.
-    #[serde(default = "one")]
-    pub timeout_seconds: i64,
-    /// Minimum consecutive successes for the probe to be considered successful after having failed.
-    #[serde(default = "one")]
-    pub success_threshold: i64,
-    /// Number of consecutive failures required to determine the container is not alive (liveness probe) or not ready (readiness probe).
-    #[serde(default = "three")]
-    pub failure_threshold: i64,
-}
-
-/// A probe that runs a command.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExecProbe {
-    /// A command to be executed inside the container to assess its health. Each space delimited token of the command is a separate array element. Commands exiting 0 are considered to be successful probes, whilst all other exit codes are considered failures.
-    pub command: Vec<String>,
-}
-
-/// A probe that sends an HTTP GET request.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HttpGetProbe {
-    /// The endpoint, relative to the port, to which the HTTP GET request should be directed.
-    pub path: String,
-    /// The TCP socket within the container to which the HTTP GET request should be directed.
-    pub port: i64,
-    /// The host name to connect to, defaults to the pod IP
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
-    /// The scheme to use for connecting to the host, HTTP or HTTPS
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = "HTTP"))]
-    pub scheme: Option<String>,
-    /// Custom headers to set in the request
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_headers: Option<Vec<HttpHeader>>,
-}
-
-/// An HTTP header.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HttpHeader {
-    /// The header name
-    pub name: String,
-    /// The header value
-    pub value: String,
-}
-
-/// A probe that opens a TCP connection.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TcpSocketProbe {
-    /// The TCP socket within the container that should be probed to assess container health.
-    pub port: i64,
-}
-
-/// An entry of the pod's `/etc/hosts`.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HostAlias {
-    /// The IP address of the host entry
-    pub ip: String,
-    /// Hostnames for the IP address
-    pub hostnames: Vec<String>,
-}
-
-fn one() -> i64 {
-    1
-}
-fn three() -> i64 {
-    3
-}
-fn ten() -> i64 {
-    10
-}
-fn default_mode() -> i64 {
-    420
-}
-fn item_mode() -> i64 {
-    511
-}
-
-const NAME_LABEL: &str = "app.oam.dev/name";
-const COMPONENT_LABEL: &str = "app.oam.dev/component";
-const REVISION_LABEL: &str = "app.oam.dev/revision";
-
 /// KubeVela's generated port name: `port-<n>`, with `-udp` / `-sctp` for those protocols.
 fn port_name(port: i64, protocol: Protocol) -> String {
     match protocol {
         Protocol::Tcp => format!("port-{port}"),
         other => format!("port-{port}-{}", other.as_str().to_lowercase()),
     }
-}
-
-/// A mount: `{mountPath, subPath?, name}`.
-fn mount(name: &str, mount_path: &str, sub_path: Option<&String>) -> Value {
-    let mut m = json!({ "mountPath": mount_path, "name": name });
-    if let Some(sub_path) = sub_path {
-        m["subPath"] = json!(sub_path);
-    }
-    m
-}
-
-/// A `configMap` / `secret` volume source: `{defaultMode, <name_field>: name, items?}`.
-fn projected(
-    default_mode: i64,
-    name_field: &str,
-    name: &str,
-    items: Option<&Vec<KeyToPath>>,
-) -> Value {
-    let mut source = json!({ "defaultMode": default_mode, name_field: name });
-    if let Some(items) = items {
-        source["items"] = json!(items);
-    }
-    source
-}
-
-/// The container's mounts and the pod's volumes from `volumeMounts`, in kind order (pvc,
-/// configMap, secret, emptyDir, hostPath). Volumes are de-duplicated by name, the first one
-/// winning; mounts are not.
-fn from_volume_mounts(vm: &VolumeMounts) -> (Vec<Value>, Vec<Value>) {
-    let mut mounts = Vec::new();
-    let mut volumes = Vec::new();
-    for v in vm.pvc.iter().flatten() {
-        mounts.push(mount(&v.name, &v.mount_path, v.sub_path.as_ref()));
-        volumes.push(
-            json!({ "name": v.name, "persistentVolumeClaim": { "claimName": v.claim_name } }),
-        );
-    }
-    for v in vm.config_map.iter().flatten() {
-        mounts.push(mount(&v.name, &v.mount_path, v.sub_path.as_ref()));
-        let source = projected(v.default_mode, "name", &v.cm_name, v.items.as_ref());
-        volumes.push(json!({ "name": v.name, "configMap": source }));
-    }
-    for v in vm.secret.iter().flatten() {
-        mounts.push(mount(&v.name, &v.mount_path, v.sub_path.as_ref()));
-        let source = projected(
-            v.default_mode,
-            "secretName",
-            &v.secret_name,
-            v.items.as_ref(),
-        );
-        volumes.push(json!({ "name": v.name, "secret": source }));
-    }
-    for v in vm.empty_dir.iter().flatten() {
-        mounts.push(mount(&v.name, &v.mount_path, v.sub_path.as_ref()));
-        volumes.push(json!({ "name": v.name, "emptyDir": { "medium": v.medium } }));
-    }
-    for v in vm.host_path.iter().flatten() {
-        mounts.push(mount(&v.name, &v.mount_path, v.sub_path.as_ref()));
-        volumes.push(json!({ "name": v.name, "hostPath": { "path": v.path } }));
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    volumes.retain(|v| seen.insert(v["name"].as_str().unwrap_or_default().to_string()));
-    (mounts, volumes)
-}
-
-/// The container's mounts and the pod's volumes from the deprecated `volumes`.
-fn from_volumes(volumes: &[Volume]) -> Result<(Vec<Value>, Vec<Value>)> {
-    let mut mounts = Vec::new();
-    let mut out = Vec::new();
-    for (i, v) in volumes.iter().enumerate() {
-        let required = |value: &Option<String>, field: &str| {
-            value.clone().ok_or_else(|| {
-                Error::field(
-                    format!("volumes[{i}].{field}"),
-                    format!("missing field `{field}`"),
-                )
-            })
-        };
-        mounts.push(json!({ "mountPath": v.mount_path, "name": v.name }));
-        let mode = v.default_mode.unwrap_or_else(default_mode);
-        let volume = match v.kind {
-            VolumeType::Pvc => json!({
-                "name": v.name,
-                "persistentVolumeClaim": { "claimName": required(&v.claim_name, "claimName")? }
-            }),
-            VolumeType::ConfigMap => {
-                let cm_name = required(&v.cm_name, "cmName")?;
-                json!({ "name": v.name, "configMap": projected(mode, "name", &cm_name, v.items.as_ref()) })
-            }
-            VolumeType::Secret => {
-                let secret_name = required(&v.secret_name, "secretName")?;
-                let source = projected(mode, "secretName", &secret_name, v.items.as_ref());
-                json!({ "name": v.name, "secret": source })
-            }
-            VolumeType::EmptyDir => json!({
-                "name": v.name,
-                "emptyDir": { "medium": v.medium.unwrap_or_default() }
-            }),
-        };
-        out.push(volume);
-    }
-    Ok((mounts, out))
 }
 
 /// Renders the Deployment and, when some port has `expose: true`, the `webserviceExpose`
@@ -604,7 +170,6 @@ pub fn webservice(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
     let mut warnings = Vec::new();
 
     // Pod labels: the user's first; the OAM labels must not be contradicted (KubeVela unifies).
-    let mut labels = params.labels.clone().unwrap_or_default();
     let mut oam = vec![
         (NAME_LABEL, ctx.app_name.clone()),
         (COMPONENT_LABEL, name.clone()),
@@ -620,23 +185,8 @@ pub fn webservice(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
             ),
         ));
     }
-    for (key, value) in oam {
-        match labels.get(key) {
-            Some(user) if *user != value => {
-                return Err(Error::field(
-                    format!("labels.{key}"),
-                    format!("conflicting values {user:?} and {value:?} (set by KubeVela)"),
-                ));
-            }
-            _ => {
-                labels.insert(key.to_string(), value);
-            }
-        }
-    }
-    let mut metadata = json!({ "labels": labels });
-    if let Some(annotations) = &params.annotations {
-        metadata["annotations"] = json!(annotations);
-    }
+    let labels = pod::pod_labels(params.labels.as_ref(), &oam)?;
+    let metadata = pod::pod_metadata(labels, params.annotations.as_ref());
 
     let mut container = Map::new();
     container.insert("name".into(), json!(name));
@@ -688,17 +238,8 @@ pub fn webservice(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
             json!({ "limits": limits, "requests": requests }),
         );
     }
-    let (mounts, volumes) = match (&params.volume_mounts, &params.volumes) {
-        (Some(vm), _) => {
-            let (m, v) = from_volume_mounts(vm);
-            (Some(m), Some(v))
-        }
-        (None, Some(volumes)) => {
-            let (m, v) = from_volumes(volumes)?;
-            (Some(m), Some(v))
-        }
-        (None, None) => (None, None),
-    };
+    let (mounts, volumes) =
+        pod::mounts_and_volumes(params.volume_mounts.as_ref(), params.volumes.as_ref())?.unzip();
     if let Some(mounts) = mounts {
         container.insert("volumeMounts".into(), json!(mounts));
     }
@@ -715,8 +256,7 @@ pub fn webservice(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
         pod_spec.insert("hostAliases".into(), json!(aliases));
     }
     if let Some(secrets) = &params.image_pull_secrets {
-        let secrets: Vec<Value> = secrets.iter().map(|s| json!({ "name": s })).collect();
-        pod_spec.insert("imagePullSecrets".into(), json!(secrets));
+        pod_spec.insert("imagePullSecrets".into(), pod::image_pull_secrets(secrets));
     }
     if let Some(volumes) = volumes {
         pod_spec.insert("volumes".into(), json!(volumes));

@@ -1,9 +1,15 @@
 //! `worker`: a long-running, scalable, containerized service running at the backend, with no
 //! network endpoint (KubeVela's `worker` component type). Renders a Deployment only.
 
-use std::collections::BTreeMap;
-
 use kiln_sdk::prelude::*;
+use pod::{
+    BasicHttpGetProbe, COMPONENT_LABEL, ConfigMapKeySelector, HealthProbe, KeyToPath, Medium,
+    NAME_LABEL, SecretKeySelector, Volume,
+};
+use pod_spec as pod;
+
+/// An environment variable, with `worker`'s key selectors.
+pub type EnvVar = pod::EnvVar<SecretKeySelector, ConfigMapKeySelector>;
 
 /// Parameters of `worker`.
 #[derive(Deserialize, Serialize, JsonSchema)]
@@ -37,59 +43,10 @@ pub struct Params {
     pub volumes: Option<Vec<Volume>>,
     /// Instructions for assessing whether the container is alive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub liveness_probe: Option<HealthProbe>,
+    pub liveness_probe: Option<HealthProbe<BasicHttpGetProbe>>,
     /// Instructions for assessing whether the container is in a suitable state to serve traffic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub readiness_probe: Option<HealthProbe>,
-}
-
-/// An environment variable.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct EnvVar {
-    /// Environment variable name
-    pub name: String,
-    /// The value of the environment variable
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Specifies a source the value of this var should come from
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_from: Option<EnvVarSource>,
-}
-
-/// Where an environment variable's value comes from; other Kubernetes sources are passed through.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct EnvVarSource {
-    /// Selects a key of a secret in the pod's namespace
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_key_ref: Option<SecretKeySelector>,
-    /// Selects a key of a config map in the pod's namespace
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_map_key_ref: Option<ConfigMapKeySelector>,
-    /// Other value sources (`fieldRef`, `resourceFieldRef`), passed through as KubeVela's open struct does.
-    #[serde(flatten)]
-    pub other: BTreeMap<String, Value>,
-}
-
-/// A key of a secret.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SecretKeySelector {
-    /// The name of the secret in the pod's namespace to select from
-    pub name: String,
-    /// The key of the secret to select from. Must be a valid secret key
-    pub key: String,
-}
-
-/// A key of a config map.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigMapKeySelector {
-    /// The name of the config map in the pod's namespace to select from
-    pub name: String,
-    /// The key of the config map to select from. Must be a valid secret key
-    pub key: String,
+    pub readiness_probe: Option<HealthProbe<BasicHttpGetProbe>>,
 }
 
 /// Volumes to mount, by kind.
@@ -186,179 +143,8 @@ pub struct HostPathMount {
     pub path: String,
 }
 
-/// A key of a ConfigMap or Secret projected to a file.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KeyToPath {
-    /// The key to project
-    pub key: String,
-    /// The relative path of the file to map the key to
-    pub path: String,
-    /// The mode bits of the file
-    #[serde(default = "item_mode")]
-    pub mode: i64,
-}
-
-/// An EmptyDir storage medium.
-#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Medium {
-    /// The node's default medium.
-    #[default]
-    #[serde(rename = "")]
-    Default,
-    /// A tmpfs.
-    Memory,
-}
-
-/// A volume and its mount, the deprecated way.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Volume {
-    /// The name of the volume
-    pub name: String,
-    /// The path to mount the volume at in the container
-    pub mount_path: String,
-    /// Specify volume type, options: "pvc","configMap","secret","emptyDir", default to emptyDir
-    #[serde(rename = "type", default)]
-    pub kind: VolumeType,
-    /// The name of the PVC (type pvc)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claim_name: Option<String>,
-    /// The mode bits of the created files (types configMap and secret)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = 420))]
-    pub default_mode: Option<i64>,
-    /// The name of the ConfigMap (type configMap)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cm_name: Option<String>,
-    /// The name of the Secret (type secret)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_name: Option<String>,
-    /// The keys to project, and where (types configMap and secret)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<KeyToPath>>,
-    /// The storage medium: "" (the node's default) or "Memory" (type emptyDir)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = ""))]
-    pub medium: Option<Medium>,
-}
-
-/// The kind of a deprecated volume.
-#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub enum VolumeType {
-    #[default]
-    EmptyDir,
-    Pvc,
-    ConfigMap,
-    Secret,
-}
-
-/// A health probe.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HealthProbe {
-    /// Instructions for assessing container health by executing a command. Either this attribute or the httpGet attribute or the tcpSocket attribute MUST be specified. This attribute is mutually exclusive with both the httpGet attribute and the tcpSocket attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exec: Option<ExecProbe>,
-    /// Instructions for assessing container health by executing an HTTP GET request. Either this attribute or the exec attribute or the tcpSocket attribute MUST be specified. This attribute is mutually exclusive with both the exec attribute and the tcpSocket attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_get: Option<HttpGetProbe>,
-    /// Instructions for assessing container health by probing a TCP socket. Either this attribute or the exec attribute or the httpGet attribute MUST be specified. This attribute is mutually exclusive with both the exec attribute and the httpGet attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tcp_socket: Option<TcpSocketProbe>,
-    /// Number of seconds after the container is started before the first probe is initiated.
-    #[serde(default)]
-    pub initial_delay_seconds: i64,
-    /// How often, in seconds, to execute the probe.
-    #[serde(default = "ten")]
-    pub period_seconds: i64,
-    /// Number of seconds after which the probe times out.
-    #[serde(default = "one")]
-    pub timeout_seconds: i64,
-    /// Minimum consecutive successes for the probe to be considered successful after having failed.
-    #[serde(default = "one")]
-    pub success_threshold: i64,
-    /// Number of consecutive failures required to determine the container is not alive (liveness probe) or not ready (readiness probe).
-    #[serde(default = "three")]
-    pub failure_threshold: i64,
-}
-
-/// A probe that runs a command.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExecProbe {
-    /// A command to be executed inside the container to assess its health. Each space delimited token of the command is a separate array element. Commands exiting 0 are considered to be successful probes, whilst all other exit codes are considered failures.
-    pub command: Vec<String>,
-}
-
-/// A probe that sends an HTTP GET request.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HttpGetProbe {
-    /// The endpoint, relative to the port, to which the HTTP GET request should be directed.
-    pub path: String,
-    /// The TCP socket within the container to which the HTTP GET request should be directed.
-    pub port: i64,
-    /// Custom headers to set in the request
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_headers: Option<Vec<HttpHeader>>,
-}
-
-/// An HTTP header.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HttpHeader {
-    /// The header name
-    pub name: String,
-    /// The header value
-    pub value: String,
-}
-
-/// A probe that opens a TCP connection.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TcpSocketProbe {
-    /// The TCP socket within the container that should be probed to assess container health.
-    pub port: i64,
-}
-
-fn one() -> i64 {
-    1
-}
-fn three() -> i64 {
-    3
-}
-fn ten() -> i64 {
-    10
-}
 fn default_mode() -> i64 {
     420
-}
-fn item_mode() -> i64 {
-    511
-}
-
-const NAME_LABEL: &str = "app.oam.dev/name";
-const COMPONENT_LABEL: &str = "app.oam.dev/component";
-
-/// A mount: `{mountPath, name}`.
-fn mount(name: &str, mount_path: &str) -> Value {
-    json!({ "mountPath": mount_path, "name": name })
-}
-
-/// A `configMap` / `secret` volume source: `{defaultMode, <name_field>: name, items?}`.
-fn projected(
-    default_mode: i64,
-    name_field: &str,
-    name: &str,
-    items: Option<&Vec<KeyToPath>>,
-) -> Value {
-    let mut source = json!({ "defaultMode": default_mode, name_field: name });
-    if let Some(items) = items {
-        source["items"] = json!(items);
-    }
-    source
 }
 
 /// The container's mounts and the pod's volumes from `volumeMounts`, in kind order (pvc,
@@ -368,19 +154,19 @@ fn from_volume_mounts(vm: &VolumeMounts) -> (Vec<Value>, Vec<Value>) {
     let mut mounts = Vec::new();
     let mut volumes = Vec::new();
     for v in vm.pvc.iter().flatten() {
-        mounts.push(mount(&v.name, &v.mount_path));
+        mounts.push(pod::mount(&v.name, &v.mount_path, None));
         volumes.push(
             json!({ "name": v.name, "persistentVolumeClaim": { "claimName": v.claim_name } }),
         );
     }
     for v in vm.config_map.iter().flatten() {
-        mounts.push(mount(&v.name, &v.mount_path));
-        let source = projected(v.default_mode, "name", &v.cm_name, v.items.as_ref());
+        mounts.push(pod::mount(&v.name, &v.mount_path, None));
+        let source = pod::projected(v.default_mode, "name", &v.cm_name, v.items.as_ref());
         volumes.push(json!({ "name": v.name, "configMap": source }));
     }
     for v in vm.secret.iter().flatten() {
-        mounts.push(mount(&v.name, &v.mount_path));
-        let source = projected(
+        mounts.push(pod::mount(&v.name, &v.mount_path, None));
+        let source = pod::projected(
             v.default_mode,
             "secretName",
             &v.secret_name,
@@ -389,55 +175,14 @@ fn from_volume_mounts(vm: &VolumeMounts) -> (Vec<Value>, Vec<Value>) {
         volumes.push(json!({ "name": v.name, "secret": source }));
     }
     for v in vm.empty_dir.iter().flatten() {
-        mounts.push(mount(&v.name, &v.mount_path));
+        mounts.push(pod::mount(&v.name, &v.mount_path, None));
         volumes.push(json!({ "name": v.name, "emptyDir": { "medium": v.medium } }));
     }
     for v in vm.host_path.iter().flatten() {
-        mounts.push(mount(&v.name, &v.mount_path));
+        mounts.push(pod::mount(&v.name, &v.mount_path, None));
         volumes.push(json!({ "name": v.name, "hostPath": { "path": v.path } }));
     }
-    let mut seen = std::collections::BTreeSet::new();
-    volumes.retain(|v| seen.insert(v["name"].as_str().unwrap_or_default().to_string()));
-    (mounts, volumes)
-}
-
-/// The container's mounts and the pod's volumes from the deprecated `volumes`.
-fn from_volumes(volumes: &[Volume]) -> Result<(Vec<Value>, Vec<Value>)> {
-    let mut mounts = Vec::new();
-    let mut out = Vec::new();
-    for (i, v) in volumes.iter().enumerate() {
-        let required = |value: &Option<String>, field: &str| {
-            value.clone().ok_or_else(|| {
-                Error::field(
-                    format!("volumes[{i}].{field}"),
-                    format!("missing field `{field}`"),
-                )
-            })
-        };
-        mounts.push(json!({ "mountPath": v.mount_path, "name": v.name }));
-        let mode = v.default_mode.unwrap_or_else(default_mode);
-        let volume = match v.kind {
-            VolumeType::Pvc => json!({
-                "name": v.name,
-                "persistentVolumeClaim": { "claimName": required(&v.claim_name, "claimName")? }
-            }),
-            VolumeType::ConfigMap => {
-                let cm_name = required(&v.cm_name, "cmName")?;
-                json!({ "name": v.name, "configMap": projected(mode, "name", &cm_name, v.items.as_ref()) })
-            }
-            VolumeType::Secret => {
-                let secret_name = required(&v.secret_name, "secretName")?;
-                let source = projected(mode, "secretName", &secret_name, v.items.as_ref());
-                json!({ "name": v.name, "secret": source })
-            }
-            VolumeType::EmptyDir => json!({
-                "name": v.name,
-                "emptyDir": { "medium": v.medium.unwrap_or_default() }
-            }),
-        };
-        out.push(volume);
-    }
-    Ok((mounts, out))
+    (mounts, pod::dedup_by_name(volumes))
 }
 
 /// Renders the Deployment. A worker never has a Service.
@@ -456,18 +201,8 @@ pub fn worker(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
     if let Some(env) = &params.env {
         container.insert("env".into(), json!(env));
     }
-    let mut requests = Map::new();
-    if let Some(cpu) = &params.cpu {
-        requests.insert("cpu".into(), json!(cpu));
-    }
-    if let Some(memory) = &params.memory {
-        requests.insert("memory".into(), json!(memory));
-    }
-    if !requests.is_empty() {
-        container.insert(
-            "resources".into(),
-            json!({ "limits": requests, "requests": requests }),
-        );
+    if let Some(resources) = pod::resources(params.cpu.as_ref(), params.memory.as_ref()) {
+        container.insert("resources".into(), resources);
     }
     let (mounts, volumes) = match (&params.volume_mounts, &params.volumes) {
         (Some(vm), _) => {
@@ -475,7 +210,7 @@ pub fn worker(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
             (Some(m), Some(v))
         }
         (None, Some(volumes)) => {
-            let (m, v) = from_volumes(volumes)?;
+            let (m, v) = pod::from_volumes(volumes)?;
             (Some(m), Some(v))
         }
         (None, None) => (None, None),
@@ -493,8 +228,7 @@ pub fn worker(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
     let mut pod_spec = Map::new();
     pod_spec.insert("containers".into(), json!([container]));
     if let Some(secrets) = &params.image_pull_secrets {
-        let secrets: Vec<Value> = secrets.iter().map(|s| json!({ "name": s })).collect();
-        pod_spec.insert("imagePullSecrets".into(), json!(secrets));
+        pod_spec.insert("imagePullSecrets".into(), pod::image_pull_secrets(secrets));
     }
     if let Some(volumes) = volumes {
         pod_spec.insert("volumes".into(), json!(volumes));
