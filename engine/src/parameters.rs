@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use jsonschema::ValidationError;
 use jsonschema::Validator;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::{Map, Value};
@@ -89,63 +90,79 @@ impl Schemas {
             return;
         };
         let instance = Value::Object(properties.clone());
+        let at = Place {
+            app,
+            properties_path,
+            site,
+            schema,
+        };
         for error in validator.iter_errors(&instance) {
-            let mut field: Vec<Segment> = error
-                .instance_path()
-                .into_iter()
-                .map(|step| match step {
-                    jsonschema::paths::LocationSegment::Property(p) => Segment::Key(p.to_string()),
-                    jsonschema::paths::LocationSegment::Index(i) => Segment::Index(i),
-                })
-                .collect();
-            let message = match error.kind() {
-                ValidationErrorKind::Required { property } => {
-                    let name = property.as_str().unwrap_or_default().to_string();
-                    let message = format!("missing required parameter \"{name}\"");
-                    field.push(Segment::Key(name));
-                    message
-                }
-                ValidationErrorKind::AdditionalProperties { unexpected } => {
-                    let declared = declared_at(schema, &field);
-                    for name in unexpected {
-                        let mut path = field.clone();
-                        path.push(Segment::Key(name.clone()));
-                        let suggestion = nearest(name, &declared)
-                            .map(|s| format!(" (did you mean \"{s}\"?)"))
-                            .unwrap_or_default();
-                        let known = if declared.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; known parameters: {}", declared.join(", "))
-                        };
-                        errors.push(self.error(
-                            app,
-                            properties_path,
-                            &path,
-                            site,
-                            format!("unknown parameter \"{name}\"{suggestion}{known}"),
-                        ));
-                    }
-                    continue;
-                }
-                ValidationErrorKind::Type { .. } => {
-                    type_message(&error.to_string(), error.instance())
-                }
-                _ => error.to_string(),
-            };
-            errors.push(self.error(app, properties_path, &field, site, message));
+            self.report(&at, &error, errors);
         }
     }
 
-    fn error(
-        &self,
-        app: &Application,
-        properties_path: &[Segment],
-        field: &[Segment],
-        site: &Site,
-        message: String,
-    ) -> Error {
-        let mut path = properties_path.to_vec();
+    /// Turns one schema violation into errors for people (several for unknown fields).
+    fn report(&self, at: &Place<'_>, error: &ValidationError<'_>, errors: &mut Vec<Error>) {
+        let mut field: Vec<Segment> = error
+            .instance_path()
+            .into_iter()
+            .map(|step| match step {
+                jsonschema::paths::LocationSegment::Property(p) => Segment::Key(p.to_string()),
+                jsonschema::paths::LocationSegment::Index(i) => Segment::Index(i),
+            })
+            .collect();
+        let message = match error.kind() {
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default().to_string();
+                let message = format!("missing required parameter \"{name}\"");
+                field.push(Segment::Key(name));
+                message
+            }
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let declared = declared_at(at.schema, &field);
+                for name in unexpected {
+                    let mut path = field.clone();
+                    path.push(Segment::Key(name.clone()));
+                    let suggestion = nearest(name, &declared)
+                        .map(|s| format!(" (did you mean \"{s}\"?)"))
+                        .unwrap_or_default();
+                    let known = if declared.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; known parameters: {}", declared.join(", "))
+                    };
+                    errors.push(self.error(
+                        at,
+                        &path,
+                        format!("unknown parameter \"{name}\"{suggestion}{known}"),
+                    ));
+                }
+                return;
+            }
+            ValidationErrorKind::Type { .. } => type_message(&error.to_string(), error.instance()),
+            // An optional parameter is `anyOf: [T, null]`: what is wrong is what T says.
+            ValidationErrorKind::AnyOf { context }
+            | ValidationErrorKind::OneOfNotValid { context } => {
+                let candidates: Vec<&Vec<ValidationError<'static>>> = context
+                    .iter()
+                    .filter(|alternative| !only_not_null(alternative))
+                    .collect();
+                if let [only] = candidates[..] {
+                    for inner in only {
+                        self.report(at, inner, errors);
+                    }
+                    return;
+                }
+                error.to_string()
+            }
+            _ => error.to_string(),
+        };
+        errors.push(self.error(at, &field, message));
+    }
+
+    fn error(&self, at: &Place<'_>, field: &[Segment], message: String) -> Error {
+        let (app, site) = (at.app, at.site);
+        let mut path = at.properties_path.to_vec();
         path.extend_from_slice(field);
         Error::Parameter {
             site: Box::new(Site {
@@ -179,6 +196,20 @@ fn declared_at(root: &Value, field: &[Segment]) -> Vec<String> {
         .and_then(Value::as_object)
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default()
+}
+
+/// Where the properties being checked are: for positions and names in messages.
+struct Place<'a> {
+    app: &'a Application,
+    properties_path: &'a [Segment],
+    site: &'a Site,
+    schema: &'a Value,
+}
+
+/// True for the errors of an `anyOf`/`oneOf` alternative that only says "not null".
+fn only_not_null(alternative: &[ValidationError<'_>]) -> bool {
+    matches!(alternative, [e] if matches!(e.kind(), ValidationErrorKind::Type { .. })
+        && e.to_string().ends_with("\"null\""))
 }
 
 /// "expected a string, found a number" from jsonschema's `1 is not of types "null",

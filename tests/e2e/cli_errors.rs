@@ -266,3 +266,18 @@ fn kubevela_builtins_that_need_a_cluster_say_why() {
     let list = run(&["definitions", "list"]);
     assert!(list.ok().contains("helmchart"), "{}", list.stdout);
 }
+
+#[test]
+fn a_wrong_value_inside_an_optional_parameter_names_the_inner_field() {
+    let err = render_stdin(
+        "name: shop\nservices:\n  web:\n    image: nginx\n    limit: {cpu: 2}\n    k8s-update-strategy:\n      strategy: {type: RollingUpdate, rollingStrategy: {maxUnavailable: 0}}\n",
+        &[],
+    )
+    .failed()
+    .to_string();
+    assert_eq!(
+        err.trim_end(),
+        "error: <stdin>:5:18: component \"web\", field \"limit.cpu\": expected string, found a number (2)\n\
+         <stdin>:7:73: component \"web\", trait \"k8s-update-strategy\", field \"strategy.rollingStrategy.maxUnavailable\": expected string, found a number (0)"
+    );
+}
