@@ -9,6 +9,7 @@ mod argocd;
 mod cache;
 mod cli_errors;
 mod custom_definitions;
+mod hostile;
 mod kubevela_builtin;
 mod kubevela_dryrun;
 mod kubevela_fixtures;

@@ -1,14 +1,36 @@
 //! A trait that breaks the rules on request, to prove the sandbox holds: each `mode` tries
-//! one thing a definition must not get away with.
+//! one thing a definition must not get away with. Modes that the sandbox neutralises
+//! (rather than stops) render a ConfigMap saying what the guest saw.
 
 use kiln_sdk::prelude::*;
 
 #[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Params {
-    /// panic | loop | memory | stack | output | no-kind | clock | ok
+    /// What to try:
+    /// - `panic`: panics;
+    /// - `loop`: never returns;
+    /// - `memory`: allocates until it is stopped;
+    /// - `stack`: recurses until it is stopped;
+    /// - `output`: returns a 32 MiB object;
+    /// - `objects`: returns `OBJECTS` tiny ConfigMaps;
+    /// - `no-kind`: returns an object without `kind`;
+    /// - `clock`: reads the wall clock, the monotonic clock and randomness twice each;
+    /// - `file`: reads `/etc/passwd` and lists `/`;
+    /// - `env`: lists the environment variables and arguments;
+    /// - `socket`: connects over TCP to `address` and binds a UDP socket;
+    /// - `ok`: returns nothing.
     mode: String,
+    /// `socket`: where to connect (default `127.0.0.1:9`).
+    #[serde(default)]
+    address: Option<String>,
 }
+
+/// How many objects `objects` returns: ten times the host's default limit per call, yet
+/// few enough (under 5 MiB of JSON, about 50 MiB of guest memory, well under a second) to
+/// stay within the default output, memory and time limits, so that the count is what the
+/// host refuses. Millions would hit the output size limit first.
+const OBJECTS: usize = 100_000;
 
 fn recurse(n: u64) -> u64 {
     // black_box keeps the optimiser from turning this into a loop.
@@ -16,6 +38,46 @@ fn recurse(n: u64) -> u64 {
         return 0;
     }
     1 + recurse(n + 1)
+}
+
+/// A ConfigMap named by the host after `name`, holding `data`.
+fn report(name: &str, data: Value) -> Result<TraitOutput> {
+    Ok(TraitOutput::new().with_output(
+        name,
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "data": data}),
+    ))
+}
+
+/// `ok: ...` or `error: ...`.
+fn outcome<T>(result: std::io::Result<T>, ok: impl FnOnce(T) -> String) -> String {
+    match result {
+        Ok(value) => format!("ok: {}", ok(value)),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+unsafe extern "C" {
+    /// wasi-libc's `getentropy`, which asks WASI's `random` interface for bytes.
+    fn getentropy(buffer: *mut u8, len: usize) -> i32;
+}
+
+/// Eight bytes of randomness from WASI, as hex.
+fn random_hex() -> String {
+    let mut bytes = [0u8; 8];
+    // SAFETY: the buffer is valid for `bytes.len()` bytes (getentropy's limit is 256).
+    let rc = unsafe { getentropy(bytes.as_mut_ptr(), bytes.len()) };
+    if rc != 0 {
+        return format!("error: getentropy returned {rc}");
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn wall_nanos() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn misbehave(params: Params, _ctx: &TraitContext) -> Result<TraitOutput> {
@@ -36,27 +98,88 @@ fn misbehave(params: Params, _ctx: &TraitContext) -> Result<TraitOutput> {
             "big",
             json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"x": "y".repeat(32 << 20)}}),
         )),
+        "objects" => {
+            let mut out = TraitOutput::new();
+            for i in 0..OBJECTS {
+                out = out.with_output(
+                    format!("o{i}"),
+                    json!({"apiVersion": "v1", "kind": "ConfigMap"}),
+                );
+            }
+            Ok(out)
+        }
         "no-kind" => Ok(TraitOutput::new().with_output("thing", json!({"apiVersion": "v1"}))),
         "clock" => {
-            // The sandbox pins clocks and randomness: both must be constant.
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default();
-            let mut bytes = [0u8; 8];
-            let seed = std::collections::hash_map::RandomState::new();
-            let random = std::hash::BuildHasher::hash_one(&seed, 1u8);
-            bytes.copy_from_slice(&random.to_le_bytes());
-            Ok(TraitOutput::new().with_output(
+            // The sandbox pins clocks and randomness: each pair is read within one call,
+            // expecting a change.
+            let now = wall_nanos();
+            let start = std::time::Instant::now();
+            let random = random_hex();
+            std::hint::black_box(recurse_a_little());
+            let now_again = wall_nanos();
+            let elapsed = start.elapsed().as_nanos();
+            let random_again = random_hex();
+            report(
                 "clock",
-                json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {
-                    "now": now.to_string(), "random": format!("{bytes:?}")
-                }}),
-            ))
+                json!({
+                    "now": now,
+                    "now-again": now_again,
+                    "elapsed": elapsed.to_string(),
+                    "random": random,
+                    "random-again": random_again,
+                }),
+            )
+        }
+        "file" => {
+            let read = outcome(std::fs::read_to_string("/etc/passwd"), |text| {
+                format!("{} bytes: {text}", text.len())
+            });
+            let list = outcome(std::fs::read_dir("/"), |entries| {
+                let names: Vec<String> = entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
+                names.join(",")
+            });
+            report("file", json!({"read": read, "list": list}))
+        }
+        "env" => {
+            let names: Vec<String> = std::env::vars_os()
+                .map(|(name, _)| name.to_string_lossy().into_owned())
+                .collect();
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            report(
+                "env",
+                json!({
+                    "count": names.len().to_string(),
+                    "names": names.join(","),
+                    "args": args.len().to_string(),
+                }),
+            )
+        }
+        "socket" => {
+            let address = params.address.as_deref().unwrap_or("127.0.0.1:9");
+            let tcp = outcome(std::net::TcpStream::connect(address), |stream| {
+                format!("connected to {:?}", stream.peer_addr())
+            });
+            let udp = outcome(std::net::UdpSocket::bind("0.0.0.0:0"), |socket| {
+                format!("bound {:?}", socket.local_addr())
+            });
+            let listen = outcome(std::net::TcpListener::bind("127.0.0.1:0"), |listener| {
+                format!("listening on {:?}", listener.local_addr())
+            });
+            report("socket", json!({"tcp": tcp, "udp": udp, "listen": listen}))
         }
         "ok" => Ok(TraitOutput::new()),
         other => Err(Error::field("mode", format!("unknown mode {other:?}"))),
     }
+}
+
+/// Some work between two readings, so that a real clock would move.
+fn recurse_a_little() -> u64 {
+    (0..100_000u64).map(std::hint::black_box).sum()
 }
 
 kiln_sdk::export_trait! {
