@@ -5,13 +5,15 @@
 //!
 //! 1. [`app`]: the application file (OAM `Application` or appfile) becomes an
 //!    [`app::Application`], every node keeping its line and column;
-//! 2. [`definitions`]: the names it uses resolve to definitions (built-in or `.wasm` files),
+//! 2. [`environment`]: the chosen environment's `override` and `topology` policies rewrite
+//!    the application (components patched or left out, the namespace set);
+//! 3. [`definitions`]: the names it uses resolve to definitions (built-in or `.wasm` files),
 //!    which the [`sandbox`] compiles (or loads from its cache) and runs;
-//! 3. [`parameters`]: every property is checked against its definition's JSON Schema, for
+//! 4. [`parameters`]: every property is checked against its definition's JSON Schema, for
 //!    the whole application, before any module runs;
-//! 4. [`render`]: per component, the workload, then each trait in order, merged by
+//! 5. [`render`]: per component, the workload, then each trait in order, merged by
 //!    [`patch`];
-//! 5. [`manifest`]: labels, names and namespaces, and the YAML or JSON stream.
+//! 6. [`manifest`]: labels, names and namespaces, and the YAML or JSON stream.
 //!
 //! ```no_run
 //! use kiln::{app, definitions::Registry, render, sandbox::{Limits, Sandbox}};
@@ -28,6 +30,7 @@
 pub mod app;
 pub mod argocd;
 pub mod definitions;
+pub mod environment;
 pub mod error;
 pub mod manifest;
 pub mod parameters;

@@ -116,6 +116,8 @@ pub(super) fn read(
         labels: Default::default(),
         annotations: Default::default(),
         components,
+        policies: Vec::new(),
+        workflow_steps: Vec::new(),
         source,
     })
 }

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use super::yaml::{NodeValue, Segment};
+use super::yaml::{Node, NodeValue, Segment};
 use super::{
-    Application, Component, Source, TraitUse, check_name, key, object, string, string_map,
+    Application, Component, Policy, Source, TraitUse, WorkflowStep, check_name, key, object,
+    string, string_map,
 };
 use crate::error::Result;
 
@@ -104,13 +105,196 @@ pub(super) fn read(source: Arc<Source>, fallback_name: Option<&str>) -> Result<A
         components.push(component);
     }
 
+    let policies = match spec.get("policies") {
+        Some(node) => read_policies(&source, node, key(&spec_path, "policies"))?,
+        None => Vec::new(),
+    };
+    let workflow_steps = match spec.get("workflow") {
+        Some(node) => read_workflow(&source, node, key(&spec_path, "workflow"))?,
+        None => Vec::new(),
+    };
+
     Ok(Application {
         name,
         namespace,
         labels,
         annotations,
         components,
+        policies,
+        workflow_steps,
         source,
+    })
+}
+
+/// The items of a list node (null is an empty list), with their paths.
+fn list<'a>(
+    source: &Source,
+    node: &'a Node,
+    path: &[Segment],
+) -> Result<Vec<(&'a Node, Vec<Segment>)>> {
+    match &node.value {
+        NodeValue::Seq(items) => Ok(items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let mut item_path = path.to_vec();
+                item_path.push(Segment::Index(i));
+                (item, item_path)
+            })
+            .collect()),
+        NodeValue::Null => Ok(Vec::new()),
+        _ => Err(source.invalid(path, format!("expected a list, found {}", node.type_name()))),
+    }
+}
+
+/// `spec.policies`: every policy needs a name (steps refer to it) and a type.
+fn read_policies(source: &Source, node: &Node, path: Vec<Segment>) -> Result<Vec<Policy>> {
+    let mut policies: Vec<Policy> = Vec::new();
+    for (item, item_path) in list(source, node, &path)? {
+        if !matches!(item.value, NodeValue::Map(_)) {
+            return Err(source.invalid(
+                &item_path,
+                format!("expected a map, found {}", item.type_name()),
+            ));
+        }
+        let name_path = key(&item_path, "name");
+        let name = match item.get("name") {
+            Some(n) => string(source, n, &name_path)?,
+            None => return Err(source.invalid(&item_path, "missing policy name")),
+        };
+        if name.is_empty() {
+            return Err(source.invalid(&name_path, "a policy name cannot be empty"));
+        }
+        if policies.iter().any(|p| p.name == name) {
+            return Err(source.invalid(&name_path, format!("duplicate policy name \"{name}\"")));
+        }
+        policies.push(read_policy(source, item, item_path, Some(name))?);
+    }
+    Ok(policies)
+}
+
+/// One policy; `name` is read already (a named policy) or made up (an inline one).
+fn read_policy(
+    source: &Source,
+    node: &Node,
+    path: Vec<Segment>,
+    name: Option<String>,
+) -> Result<Policy> {
+    let NodeValue::Map(entries) = &node.value else {
+        return Err(source.invalid(&path, format!("expected a map, found {}", node.type_name())));
+    };
+    for (k, _) in entries {
+        if !matches!(k.as_str(), "name" | "type" | "properties") {
+            return Err(source.invalid(
+                &key(&path, k),
+                format!("unknown policy field \"{k}\" (expected name, type, properties)"),
+            ));
+        }
+    }
+    let type_name = match node.get("type") {
+        Some(n) => string(source, n, &key(&path, "type"))?,
+        None => return Err(source.invalid(&path, "missing policy type")),
+    };
+    let name = match (name, node.get("name")) {
+        (Some(name), _) => name,
+        (None, Some(n)) => string(source, n, &key(&path, "name"))?,
+        (None, None) => {
+            let index = match path.last() {
+                Some(Segment::Index(i)) => *i,
+                _ => 0,
+            };
+            format!("inline-{type_name}-policy-{index}")
+        }
+    };
+    let properties_path = key(&path, "properties");
+    let properties = match node.get("properties") {
+        Some(n) => object(source, n, &properties_path)?,
+        None => Default::default(),
+    };
+    Ok(Policy {
+        name,
+        type_name,
+        properties,
+        path,
+        properties_path,
+    })
+}
+
+/// `spec.workflow`: its `steps` (a workflow `ref` or `mode` means nothing offline).
+fn read_workflow(source: &Source, node: &Node, path: Vec<Segment>) -> Result<Vec<WorkflowStep>> {
+    match &node.value {
+        NodeValue::Map(_) => {}
+        NodeValue::Null => return Ok(Vec::new()),
+        _ => {
+            return Err(
+                source.invalid(&path, format!("expected a map, found {}", node.type_name()))
+            );
+        }
+    }
+    match node.get("steps") {
+        Some(steps) => read_steps(source, steps, &key(&path, "steps")),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn read_steps(source: &Source, node: &Node, path: &[Segment]) -> Result<Vec<WorkflowStep>> {
+    list(source, node, path)?
+        .into_iter()
+        .map(|(item, item_path)| read_step(source, item, item_path))
+        .collect()
+}
+
+/// One workflow step: its name and type; a deploy step's policies; a group's sub-steps.
+fn read_step(source: &Source, node: &Node, path: Vec<Segment>) -> Result<WorkflowStep> {
+    if !matches!(node.value, NodeValue::Map(_)) {
+        return Err(source.invalid(&path, format!("expected a map, found {}", node.type_name())));
+    }
+    let name = match node.get("name") {
+        Some(n) => Some(string(source, n, &key(&path, "name"))?),
+        None => None,
+    };
+    let type_name = match node.get("type") {
+        Some(n) => string(source, n, &key(&path, "type"))?,
+        None => return Err(source.invalid(&path, "missing workflow step type")),
+    };
+    let mut policies = Vec::new();
+    let mut inline_policies = Vec::new();
+    let properties_path = key(&path, "properties");
+    let properties = node.get("properties");
+    if let Some(props) = properties
+        && !matches!(props.value, NodeValue::Map(_) | NodeValue::Null)
+    {
+        return Err(source.invalid(
+            &properties_path,
+            format!("expected a map, found {}", props.type_name()),
+        ));
+    }
+    if type_name == "deploy"
+        && let Some(props) = properties
+    {
+        if let Some(names) = props.get("policies") {
+            for (item, item_path) in list(source, names, &key(&properties_path, "policies"))? {
+                policies.push(string(source, item, &item_path)?);
+            }
+        }
+        if let Some(inline) = props.get("inlinePolicies") {
+            for (item, item_path) in list(source, inline, &key(&properties_path, "inlinePolicies"))?
+            {
+                inline_policies.push(read_policy(source, item, item_path, None)?);
+            }
+        }
+    }
+    let sub_steps = match node.get("subSteps") {
+        Some(n) => read_steps(source, n, &key(&path, "subSteps"))?,
+        None => Vec::new(),
+    };
+    Ok(WorkflowStep {
+        name,
+        type_name,
+        policies,
+        inline_policies,
+        sub_steps,
+        path,
     })
 }
 

@@ -3,6 +3,10 @@
 //!
 //! Both become one [`Application`]. Every component and trait keeps the path of its node in
 //! the file, so later stages can report errors at the right line ([`Source::site`]).
+//!
+//! An Application's `spec.policies` and `spec.workflow.steps` are kept as read ([`Policy`],
+//! [`WorkflowStep`]): [`crate::environment`] applies the `override` and `topology` policies
+//! the selected `deploy` step names; other policy types are left to later stages.
 
 mod appfile;
 mod application;
@@ -141,6 +145,10 @@ pub struct Application {
     pub annotations: BTreeMap<String, String>,
     /// Components in file order.
     pub components: Vec<Component>,
+    /// `spec.policies`, in file order (none in an appfile).
+    pub policies: Vec<Policy>,
+    /// `spec.workflow.steps`, in file order (none in an appfile).
+    pub workflow_steps: Vec<WorkflowStep>,
     /// The file it came from (for error positions).
     pub source: Arc<Source>,
 }
@@ -168,6 +176,41 @@ pub struct TraitUse {
     pub properties: Map<String, Value>,
     pub path: Vec<Segment>,
     pub properties_path: Vec<Segment>,
+}
+
+/// A policy of `spec.policies` (KubeVela's `AppPolicy`), or an inline policy of a `deploy`
+/// step. Its properties are not checked here: each stage reads the types it knows.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name: String,
+    /// The policy type, e.g. `override`, `topology`.
+    pub type_name: String,
+    /// The properties, a JSON object (empty when the file gives none).
+    pub properties: Map<String, Value>,
+    /// Path of the policy's node in the file.
+    pub path: Vec<Segment>,
+    /// Path of the properties' node (absent from the file when it gives none).
+    pub properties_path: Vec<Segment>,
+}
+
+/// A step of `spec.workflow.steps`, or of a step group's `subSteps`. Only what choosing an
+/// environment needs is read; the other fields of a step are ignored.
+#[derive(Debug, Clone)]
+pub struct WorkflowStep {
+    /// The step's name (a `deploy` step's names its environment).
+    pub name: Option<String>,
+    /// The step type, e.g. `deploy`, `suspend`, `step-group`.
+    pub type_name: String,
+    /// `properties.policies` of a `deploy` step: names of `spec.policies`, in the order they
+    /// apply; empty for other step types.
+    pub policies: Vec<String>,
+    /// `properties.inlinePolicies` of a `deploy` step, applied after `policies`; unnamed ones
+    /// are called `inline-<type>-policy-<index>`, like KubeVela does.
+    pub inline_policies: Vec<Policy>,
+    /// `subSteps` of a step group, in file order.
+    pub sub_steps: Vec<WorkflowStep>,
+    /// Path of the step's node in the file.
+    pub path: Vec<Segment>,
 }
 
 /// Which definition names are traits (an appfile's service keys depend on it).

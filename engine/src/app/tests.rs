@@ -109,3 +109,91 @@ fn dotted_paths_read_like_users_write_them() {
     ];
     assert_eq!(dotted(&path), "spec.components[0].http[\"/api\"]");
 }
+
+#[test]
+fn reads_policies_and_workflow_steps() {
+    let app = read(
+        "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata: {name: a}\nspec:\n  \
+         components: []\n  policies:\n    - name: prod\n      type: topology\n      \
+         properties: {namespace: prod}\n    - {name: gc, type: garbage-collect}\n  workflow:\n    \
+         steps:\n      - name: wait\n        type: suspend\n      - name: group\n        \
+         type: step-group\n        subSteps:\n          - name: to-prod\n            \
+         type: deploy\n            properties:\n              policies: [prod]\n              \
+         inlinePolicies: [{type: override}]\n",
+    )
+    .unwrap();
+    let policies: Vec<_> = app
+        .policies
+        .iter()
+        .map(|p| (p.name.as_str(), p.type_name.as_str(), p.properties.len()))
+        .collect();
+    assert_eq!(
+        policies,
+        [("prod", "topology", 1), ("gc", "garbage-collect", 0)]
+    );
+    assert_eq!(app.policies[0].properties["namespace"], "prod");
+    assert_eq!(dotted(&app.policies[1].path), "spec.policies[1]");
+    assert_eq!(
+        app.source.site(&app.policies[1].path).position,
+        Some((10, 7))
+    );
+    let steps = &app.workflow_steps;
+    assert_eq!(steps.len(), 2);
+    assert_eq!(
+        (steps[0].name.as_deref(), steps[0].type_name.as_str()),
+        (Some("wait"), "suspend")
+    );
+    assert!(steps[0].policies.is_empty());
+    let deploy = &steps[1].sub_steps[0];
+    assert_eq!(deploy.type_name, "deploy");
+    assert_eq!(deploy.policies, ["prod"]);
+    assert_eq!(deploy.inline_policies[0].name, "inline-override-policy-0");
+    assert_eq!(dotted(&deploy.path), "spec.workflow.steps[1].subSteps[0]");
+}
+
+#[test]
+fn an_appfile_has_no_policies() {
+    let app = read("name: shop\nservices:\n  web:\n    image: nginx\n").unwrap();
+    assert!(app.policies.is_empty() && app.workflow_steps.is_empty());
+}
+
+#[test]
+fn refuses_malformed_policies() {
+    let head = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata: {name: a}\nspec:\n  \
+                components: []\n";
+    let cases = [
+        (
+            "  policies: {name: a}\n",
+            "app.yaml:6:13: field \"spec.policies\": expected a list, found a map",
+        ),
+        (
+            "  policies: [override]\n",
+            "app.yaml:6:14: field \"spec.policies[0]\": expected a map, found a string",
+        ),
+        (
+            "  policies:\n    - {type: override}\n",
+            "app.yaml:7:7: field \"spec.policies[0]\": missing policy name",
+        ),
+        (
+            "  policies:\n    - {name: a}\n",
+            "app.yaml:7:7: field \"spec.policies[0]\": missing policy type",
+        ),
+        (
+            "  policies:\n    - {name: a, type: override}\n    - {name: a, type: topology}\n",
+            "app.yaml:8:14: field \"spec.policies[1].name\": duplicate policy name \"a\"",
+        ),
+        (
+            "  policies:\n    - {name: a, type: override, propertis: {}}\n",
+            "app.yaml:7:44: field \"spec.policies[0].propertis\": unknown policy field \
+             \"propertis\" (expected name, type, properties)",
+        ),
+        (
+            "  workflow:\n    steps:\n      - {name: a}\n",
+            "app.yaml:8:9: field \"spec.workflow.steps[0]\": missing workflow step type",
+        ),
+    ];
+    for (tail, expected) in cases {
+        let err = read(&format!("{head}{tail}")).unwrap_err();
+        assert_eq!(err.to_string(), expected, "{tail}");
+    }
+}
