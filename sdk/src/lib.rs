@@ -1,10 +1,11 @@
-//! Write Kiln definitions — component types (workloads) and traits — as ordinary Rust
-//! functions, and ship them as WebAssembly components.
+//! Write Kiln definitions — component types (workloads), traits and guardrail policies —
+//! as ordinary Rust functions, and ship them as WebAssembly components.
 //!
 //! A definition is a function over typed parameters. The SDK derives the parameter JSON
 //! Schema with [`schemars`], parses the user's properties with [`serde`] (errors carry the
 //! parameter path), and hides the WIT interface (`kiln:definition@0.1.0`, in `sdk/wit/`),
-//! JSON text and guest memory behind one macro: [`export_trait!`] or [`export_workload!`].
+//! JSON text and guest memory behind one macro: [`export_trait!`], [`export_workload!`] or
+//! [`export_policy!`].
 //!
 //! The host owns every policy: merging patches, labels, names, namespaces, ordering and
 //! output. A definition only computes.
@@ -48,6 +49,7 @@
 mod context;
 mod error;
 mod output;
+mod policy;
 #[doc(hidden)]
 pub mod runtime;
 pub mod testing;
@@ -67,6 +69,7 @@ pub mod bindings {
 pub use context::{ClusterVersion, Context, TraitContext};
 pub use error::{Error, Result};
 pub use output::{Patch, TraitOutput, WorkloadOutput};
+pub use policy::{PolicyInput, PolicyObject, PolicyOutput, Violation};
 
 #[doc(hidden)]
 pub use schemars;
@@ -76,7 +79,8 @@ pub use serde_json;
 /// Everything a definition usually needs, in one `use`.
 pub mod prelude {
     pub use crate::{
-        ClusterVersion, Context, Error, Patch, Result, TraitContext, TraitOutput, WorkloadOutput,
+        ClusterVersion, Context, Error, Patch, PolicyInput, PolicyObject, PolicyOutput, Result,
+        TraitContext, TraitOutput, WorkloadOutput,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
@@ -169,6 +173,77 @@ macro_rules! export_workload {
                 $crate::runtime::Diagnostics,
             > {
                 $crate::runtime::render_workload(&$render, request)
+            }
+        }
+
+        $crate::bindings::__export_definition!(__KilnDefinition with_types_in $crate::bindings);
+    };
+}
+
+/// Export a guardrail policy: a function `fn(P, &PolicyInput) -> Result<PolicyOutput>`
+/// where `P` implements `Deserialize` and `JsonSchema`. The platform configures it (its
+/// `P` comes from the platform configuration); it sees every object an application
+/// renders.
+///
+/// ```
+/// use kiln_sdk::prelude::*;
+///
+/// #[derive(Deserialize, Serialize, JsonSchema)]
+/// #[serde(deny_unknown_fields)]
+/// struct Params {}
+///
+/// fn no_host_network(_: Params, input: &PolicyInput) -> Result<PolicyOutput> {
+///     let mut out = PolicyOutput::new();
+///     for object in &input.objects {
+///         if let Some((path, spec)) = object.pod_spec() {
+///             if spec["hostNetwork"] == json!(true) {
+///                 let field = format!("{path}.hostNetwork");
+///                 out = out.deny(object, Some(&field), "pods may not use the host's network");
+///             }
+///         }
+///     }
+///     Ok(out)
+/// }
+///
+/// kiln_sdk::export_policy! {
+///     name: "no-host-network",
+///     description: "Pods may not use the host's network.",
+///     check: no_host_network,
+/// }
+/// ```
+#[macro_export]
+macro_rules! export_policy {
+    (
+        name: $name:expr,
+        description: $description:expr,
+        $(version: $version:expr,)?
+        check: $check:path $(,)?
+    ) => {
+        #[doc(hidden)]
+        pub struct __KilnDefinition;
+
+        impl $crate::bindings::Guest for __KilnDefinition {
+            fn describe() -> $crate::bindings::kiln::definition::types::Metadata {
+                $crate::runtime::describe_policy(
+                    $crate::runtime::Facts {
+                        name: $name,
+                        description: $description,
+                        version: $crate::__version!($($version)?),
+                        applies_to: &[],
+                        conflicts_with: &[],
+                        workload_type: None,
+                    },
+                    &$check,
+                )
+            }
+
+            fn render(
+                request: $crate::bindings::kiln::definition::types::RenderRequest,
+            ) -> ::core::result::Result<
+                $crate::bindings::kiln::definition::types::RenderResponse,
+                $crate::runtime::Diagnostics,
+            > {
+                $crate::runtime::render_policy(&$check, request)
             }
         }
 

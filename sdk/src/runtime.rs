@@ -5,7 +5,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::bindings::kiln::definition::types as wit;
-use crate::{ClusterVersion, Context, Error, Patch, TraitContext, TraitOutput, WorkloadOutput};
+use crate::{
+    ClusterVersion, Context, Error, Patch, PolicyInput, PolicyObject, PolicyOutput, TraitContext,
+    TraitOutput, WorkloadOutput,
+};
 
 /// The `err` of a render call.
 pub type Diagnostics = Vec<wit::Diagnostic>;
@@ -34,6 +37,14 @@ pub fn describe_workload<P: JsonSchema>(
     _render: &impl Fn(P, &Context) -> crate::Result<WorkloadOutput>,
 ) -> wit::Metadata {
     metadata::<P>(facts, wit::Kind::Workload)
+}
+
+/// `describe` for a policy.
+pub fn describe_policy<P: JsonSchema>(
+    facts: Facts,
+    _check: &impl Fn(P, &PolicyInput) -> crate::Result<PolicyOutput>,
+) -> wit::Metadata {
+    metadata::<P>(facts, wit::Kind::Policy)
 }
 
 fn metadata<P: JsonSchema>(facts: Facts, kind: wit::Kind) -> wit::Metadata {
@@ -100,6 +111,56 @@ pub fn render_workload<P: DeserializeOwned>(
         patch: None,
         patch_outputs: Vec::new(),
         diagnostics: warnings(out.warnings),
+    })
+}
+
+/// `render` for a policy: the request's outputs are the application's objects.
+pub fn render_policy<P: DeserializeOwned>(
+    check: &impl Fn(P, &PolicyInput) -> crate::Result<PolicyOutput>,
+    request: wit::RenderRequest,
+) -> Result<wit::RenderResponse, Diagnostics> {
+    let params = parameters(&request.parameters).map_err(diagnostics)?;
+    let objects = request
+        .outputs
+        .iter()
+        .map(|o| {
+            Ok(PolicyObject {
+                id: o.name.clone(),
+                object: json(&o.object, &o.name)?,
+            })
+        })
+        .collect::<Result<_, Diagnostics>>()?;
+    let input = PolicyInput {
+        context: context(request.context),
+        objects,
+    };
+    let out = check(params, &input).map_err(diagnostics)?;
+    Ok(wit::RenderResponse {
+        output: None,
+        outputs: Vec::new(),
+        patch: None,
+        patch_outputs: out
+            .mutations
+            .into_iter()
+            .map(|(name, p)| wit::OutputPatch {
+                name,
+                patch: patch(p),
+            })
+            .collect(),
+        diagnostics: out
+            .violations
+            .into_iter()
+            .map(|v| wit::Diagnostic {
+                severity: if v.deny {
+                    wit::Severity::Error
+                } else {
+                    wit::Severity::Warning
+                },
+                message: v.message,
+                field: v.field,
+                object: Some(v.object),
+            })
+            .collect(),
     })
 }
 
@@ -179,6 +240,7 @@ fn diagnostics(error: Error) -> Diagnostics {
             severity: wit::Severity::Error,
             message,
             field,
+            object: None,
         })
         .collect()
 }
@@ -189,6 +251,7 @@ fn warnings(list: Vec<(Option<String>, String)>) -> Vec<wit::Diagnostic> {
             severity: wit::Severity::Warning,
             message,
             field,
+            object: None,
         })
         .collect()
 }

@@ -5,7 +5,10 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{Context, Result, TraitContext, TraitOutput, WorkloadOutput};
+use crate::{
+    Context, PolicyInput, PolicyObject, PolicyOutput, Result, TraitContext, TraitOutput,
+    WorkloadOutput,
+};
 
 /// Renders a trait from JSON properties, as the host would call it.
 ///
@@ -34,6 +37,21 @@ pub fn render_workload<P: DeserializeOwned>(
     ctx: &Context,
 ) -> Result<WorkloadOutput> {
     render(crate::runtime::parameters(&properties.to_string())?, ctx)
+}
+
+/// Checks objects with a policy from JSON properties, as the host would call it.
+pub fn check_policy<P: DeserializeOwned>(
+    check: impl Fn(P, &PolicyInput) -> Result<PolicyOutput>,
+    properties: Value,
+    objects: Vec<Value>,
+) -> Result<PolicyOutput> {
+    let mut context = Context::for_test("");
+    context.component_type.clear();
+    let input = PolicyInput {
+        context,
+        objects: objects.into_iter().map(PolicyObject::for_test).collect(),
+    };
+    check(crate::runtime::parameters(&properties.to_string())?, &input)
 }
 
 /// The JSON Schema (2020-12) the definition announces for its parameters.
