@@ -54,10 +54,16 @@ impl fmt::Display for Site {
 pub enum Limit {
     /// Wall-clock time of one call.
     Time,
+    /// Fuel (instructions) of one call.
+    Fuel,
     /// Linear memory of one instance.
     Memory,
+    /// Elements of a table of one instance.
+    Table,
     /// Bytes a call returned.
     Output,
+    /// Objects a call returned.
+    Objects,
     /// Wasm stack depth.
     Stack,
 }
@@ -66,8 +72,11 @@ impl fmt::Display for Limit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Limit::Time => "time",
+            Limit::Fuel => "fuel",
             Limit::Memory => "memory",
+            Limit::Table => "table",
             Limit::Output => "output size",
+            Limit::Objects => "object count",
             Limit::Stack => "stack",
         })
     }
@@ -144,6 +153,10 @@ pub enum Error {
         /// A [`crate::patch::PatchError::Conflict`], naming both parties and values.
         conflict: Box<crate::patch::PatchError>,
     },
+
+    /// The platform's guardrail policies deny the application: every denial.
+    #[error("the platform's policies deny this application:{}", .0.iter().map(|v| format!("\n  - {v}")).collect::<String>())]
+    Denied(Vec<crate::guardrails::Violation>),
 
     /// Several independent errors (e.g. one per component).
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]

@@ -13,7 +13,11 @@
 //!    the whole application, before any module runs;
 //! 5. [`render`]: per component, the workload, then each trait in order, merged by
 //!    [`patch`];
-//! 6. [`manifest`]: labels, names and namespaces, and the YAML or JSON stream.
+//! 6. [`guardrails`]: the platform's policies (configured in [`platform`]) check, and may
+//!    mutate, the final object set; a denial fails the render listing every violation;
+//! 7. [`manifest`]: labels, names and namespaces, and the YAML or JSON stream.
+//!
+//! [`testsuite`] runs `kiln test` files through the same pipeline.
 //!
 //! ```no_run
 //! use kiln::{app, definitions::Registry, render, sandbox::{Limits, Sandbox}};
@@ -32,10 +36,13 @@ pub mod argocd;
 pub mod definitions;
 pub mod environment;
 pub mod error;
+pub mod guardrails;
 pub mod manifest;
 pub mod parameters;
 pub mod patch;
+pub mod platform;
 pub mod render;
 pub mod sandbox;
+pub mod testsuite;
 
 pub use error::{Error, Result};

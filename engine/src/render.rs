@@ -19,6 +19,7 @@ use crate::definitions::{Kind, Loaded, Registry};
 use crate::error::{Error, Result, Site};
 use crate::manifest::{self, Object, Origin};
 use crate::patch::{self, Owners, Patch, PatchError};
+use crate::platform::PolicyUse;
 use crate::sandbox::{CallError, Module, Sandbox, wit};
 
 /// The Kubernetes version rendered for, when none is given: a current release, not
@@ -105,6 +106,8 @@ pub struct RenderOptions {
     pub api_versions: Vec<String>,
     /// The application revision (`app.oam.dev/appRevision`); empty when unknown.
     pub revision: String,
+    /// The platform's guardrail policies, run on the final object set.
+    pub policies: Vec<PolicyUse>,
 }
 
 impl Default for RenderOptions {
@@ -114,6 +117,7 @@ impl Default for RenderOptions {
             cluster_version: DEFAULT_CLUSTER_VERSION,
             api_versions: Vec::new(),
             revision: String::new(),
+            policies: Vec::new(),
         }
     }
 }
@@ -169,10 +173,12 @@ pub fn render_app(
         }
     }
     match errors.len() {
-        0 => Ok(rendered),
-        1 => Err(errors.remove(0)),
-        _ => Err(Error::Many(errors)),
+        0 => {}
+        1 => return Err(errors.remove(0)),
+        _ => return Err(Error::Many(errors)),
     }
+    crate::guardrails::enforce(sandbox, registry, app, &namespace, options, &mut rendered)?;
+    Ok(rendered)
 }
 
 /// Checks that every type and trait names a definition of the right kind; returns the
@@ -393,22 +399,7 @@ impl ComponentJob<'_> {
     }
 
     fn context(&self) -> wit::Context {
-        let v = self.options.cluster_version;
-        wit::Context {
-            app_name: self.app.name.clone(),
-            namespace: self.namespace.to_string(),
-            component_name: self.component.name.clone(),
-            component_type: self.component.type_name.clone(),
-            app_revision: self.options.revision.clone(),
-            cluster_version: wit::ClusterVersion {
-                major: v.major,
-                minor: v.minor,
-                git_version: v.to_string(),
-            },
-            api_versions: self.options.api_versions.clone(),
-            app_labels: self.app.labels.clone().into_iter().collect(),
-            app_annotations: self.app.annotations.clone().into_iter().collect(),
-        }
+        wit_context(self.app, self.namespace, Some(self.component), self.options)
     }
 
     /// The site of the component, or of one of its traits.
@@ -468,19 +459,10 @@ impl ComponentJob<'_> {
         properties_path: &[Segment],
         warnings: &mut Vec<String>,
     ) -> Result<wit::RenderResponse> {
-        let result = self.sandbox.render(module, request).map_err(|e| match e {
-            CallError::Limit { limit, detail } => Error::LimitExceeded {
-                site: Box::new(site.clone()),
-                module: module.name.clone(),
-                limit,
-                detail,
-            },
-            CallError::Trap { message } => Error::Trap {
-                site: Box::new(site.clone()),
-                module: module.name.clone(),
-                message,
-            },
-        })?;
+        let result = self
+            .sandbox
+            .render(module, request)
+            .map_err(|e| call_error(e, site, &module.name))?;
         match result {
             Ok(response) => {
                 for d in &response.diagnostics {
@@ -541,15 +523,8 @@ impl ComponentJob<'_> {
     }
 
     fn patch(&self, module: &Module, site: &Site, p: &wit::Patch) -> Result<Patch> {
-        let parse = |text: &str| -> Result<Value> {
-            serde_json::from_str(text)
-                .map_err(|e| self.bad_output(module, site, &format!("the patch is not JSON: {e}")))
-        };
-        Ok(match p {
-            wit::Patch::Merge(t) => Patch::Merge(parse(t)?),
-            wit::Patch::JsonMergePatch(t) => Patch::JsonMergePatch(parse(t)?),
-            wit::Patch::JsonPatch(t) => Patch::JsonPatch(parse(t)?),
-        })
+        patch_from_wit(p)
+            .map_err(|e| self.bad_output(module, site, &format!("the patch is not JSON: {e}")))
     }
 
     fn patch_error(&self, module: &Module, site: &Site, e: PatchError, target: &str) -> Error {
@@ -575,6 +550,57 @@ impl ComponentJob<'_> {
             module: module.name.clone(),
             message: message.to_string(),
         }
+    }
+}
+
+/// The error for a failed module call at `site`.
+pub(crate) fn call_error(e: CallError, site: &Site, module: &str) -> Error {
+    match e {
+        CallError::Limit { limit, detail } => Error::LimitExceeded {
+            site: Box::new(site.clone()),
+            module: module.to_string(),
+            limit,
+            detail,
+        },
+        CallError::Trap { message } => Error::Trap {
+            site: Box::new(site.clone()),
+            module: module.to_string(),
+            message,
+        },
+    }
+}
+
+/// A patch as a module returned it (JSON text) parsed.
+pub(crate) fn patch_from_wit(p: &wit::Patch) -> serde_json::Result<Patch> {
+    Ok(match p {
+        wit::Patch::Merge(t) => Patch::Merge(serde_json::from_str(t)?),
+        wit::Patch::JsonMergePatch(t) => Patch::JsonMergePatch(serde_json::from_str(t)?),
+        wit::Patch::JsonPatch(t) => Patch::JsonPatch(serde_json::from_str(t)?),
+    })
+}
+
+/// The `context` of a render call for `component` (empty for a policy's call).
+pub(crate) fn wit_context(
+    app: &Application,
+    namespace: &str,
+    component: Option<&Component>,
+    options: &RenderOptions,
+) -> wit::Context {
+    let v = options.cluster_version;
+    wit::Context {
+        app_name: app.name.clone(),
+        namespace: namespace.to_string(),
+        component_name: component.map(|c| c.name.clone()).unwrap_or_default(),
+        component_type: component.map(|c| c.type_name.clone()).unwrap_or_default(),
+        app_revision: options.revision.clone(),
+        cluster_version: wit::ClusterVersion {
+            major: v.major,
+            minor: v.minor,
+            git_version: v.to_string(),
+        },
+        api_versions: options.api_versions.clone(),
+        app_labels: app.labels.clone().into_iter().collect(),
+        app_annotations: app.annotations.clone().into_iter().collect(),
     }
 }
 

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::sandbox::{Module, Sandbox, wit};
+use crate::platform::Lock;
+use crate::sandbox::{Module, Sandbox, hex, sha256, wit};
 
 /// KubeVela built-ins Kiln does not ship, and why: both need more than the repository.
 pub const UNAVAILABLE: &[(&str, &str)] = &[
@@ -113,6 +114,8 @@ struct Entry {
 /// The definitions known to a render, by name.
 pub struct Registry {
     entries: BTreeMap<String, Entry>,
+    /// When set, external definitions must be pinned in it.
+    lock: Option<Lock>,
 }
 
 /// The modules an application uses, loaded, with their parameter schemas compiled.
@@ -150,7 +153,17 @@ impl Registry {
                 (b.name.to_string(), entry)
             })
             .collect();
-        Registry { entries }
+        Registry {
+            entries,
+            lock: None,
+        }
+    }
+
+    /// Turns digest pinning on: from now on, an external definition loads only if its
+    /// sha256 is in `lock` (checked before it is compiled) and it describes itself by the
+    /// name it is pinned as.
+    pub fn pin(&mut self, lock: Lock) {
+        self.lock = Some(lock);
     }
 
     /// Adds every `*.wasm` in `dir`. A name that is already defined is an error, unless
@@ -184,7 +197,7 @@ impl Registry {
     ) -> Result<()> {
         let loaded: Vec<(String, Module)> = files
             .par_iter()
-            .map(|(origin, bytes)| load_module(sandbox, origin, bytes))
+            .map(|(origin, bytes)| load_module(sandbox, self.lock.as_ref(), origin, bytes))
             .collect::<Result<_>>()?;
         for ((name, module), (origin, bytes)) in loaded.into_iter().zip(files) {
             if let Some(existing) = self.entries.get(&name) {
@@ -221,6 +234,16 @@ impl Registry {
     /// Every definition name, sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.entries.keys().map(String::as_str)
+    }
+
+    /// The definitions added from files: name, file and sha256.
+    pub fn external(&self) -> impl Iterator<Item = (&str, &Path, [u8; 32])> {
+        self.entries
+            .iter()
+            .filter_map(|(name, e)| match (&e.origin, e.digest) {
+                (Origin::File(path), Some(digest)) => Some((name.as_str(), path.as_path(), digest)),
+                _ => None,
+            })
     }
 
     /// The kind of definition `name`, if it exists.
@@ -317,8 +340,14 @@ fn read_module_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(io)
 }
 
-/// Loads one external definition and names it by what it describes itself as.
-fn load_module(sandbox: &Sandbox, origin: &str, bytes: &[u8]) -> Result<(String, Module)> {
+/// Loads one external definition and names it by what it describes itself as. With a
+/// `lock`, the module must be pinned there, under that name.
+fn load_module(
+    sandbox: &Sandbox,
+    lock: Option<&Lock>,
+    origin: &str,
+    bytes: &[u8],
+) -> Result<(String, Module)> {
     if bytes.len() as u64 > MAX_MODULE_BYTES {
         return Err(Error::Definition {
             module: origin.to_string(),
@@ -332,13 +361,22 @@ fn load_module(sandbox: &Sandbox, origin: &str, bytes: &[u8]) -> Result<(String,
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("module");
-    let mut module = sandbox
-        .load(stem, bytes, None)
-        .map_err(|message| Error::Definition {
-            module: origin.to_string(),
-            message,
-        })?;
+    let refuse = |message| Error::Definition {
+        module: origin.to_string(),
+        message,
+    };
+    let digest = sha256(bytes);
+    let pinned = match lock {
+        Some(lock) => Some(lock.check(origin, &hex(&digest)).map_err(refuse)?),
+        None => None,
+    };
+    let mut module = sandbox.load(stem, bytes, Some(digest)).map_err(refuse)?;
     let name = module.metadata.name.clone();
+    if let Some(pinned) = pinned.filter(|pinned| *pinned != name) {
+        return Err(refuse(format!(
+            "describes itself as \"{name}\" but its digest is pinned as \"{pinned}\""
+        )));
+    }
     if !valid_name(&name) {
         return Err(Error::Definition {
             module: origin.to_string(),

@@ -5,17 +5,25 @@
 //! A module gets WASI with nothing granted: no files, no environment, no arguments, no
 //! sockets, stdout discarded, stderr captured (bounded) for panic messages, and clocks and
 //! randomness pinned to constants so that the same input gives the same bytes. Every call
-//! runs under [`Limits`]: a wall-clock deadline (epoch interruption), a linear-memory cap,
-//! a wasm stack cap, and a cap on the bytes it returns.
+//! runs under [`Limits`]: a wall-clock deadline (epoch interruption), optionally a fuel
+//! budget (deterministic: the same module and input run out at the same instruction on
+//! every machine), caps on linear memory, table elements and wasm stack, and caps on the
+//! bytes and the number of objects it returns. The platform may set limits per definition
+//! ([`LimitPolicy`]).
+//!
+//! Before a module is linked, its imports are checked against an allow-list
+//! ([`ALLOWED_IMPORTS`]): Kiln's own types and the WASI 0.2 interfaces the linker offers,
+//! all of which grant nothing. Anything else is refused by name.
 
 mod cache;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, ResourceTable, types::ComponentItem};
 use wasmtime::{Config, Engine, Store};
 use wasmtime::{StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -43,31 +51,89 @@ const STDERR_CAPACITY: usize = 16 * 1024;
 /// Limits on every module call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Wall-clock time of one call.
+    /// Wall-clock time of one call (a backstop even when fuel is on).
     pub time: Duration,
+    /// Fuel of one call (roughly one unit per wasm instruction); `None`: no fuel metering.
+    /// Unlike time, running out of fuel happens at the same point on every machine.
+    pub fuel: Option<u64>,
     /// Linear memory of one instance, in bytes.
     pub memory: usize,
+    /// Elements of each table of one instance (function-pointer tables).
+    pub table_elements: usize,
+    /// Wasm stack, in bytes. One value for the whole process (wasmtime sets it per
+    /// engine): only the default applies.
+    pub stack: usize,
     /// Bytes of JSON one call may return.
     pub output: usize,
-    /// Wasm stack, in bytes.
-    pub stack: usize,
+    /// Objects (workload plus auxiliaries) one call may return.
+    pub objects: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             time: Duration::from_secs(5),
+            fuel: None,
             memory: 256 * 1024 * 1024,
-            output: 16 * 1024 * 1024,
+            table_elements: 100_000,
             stack: 1024 * 1024,
+            output: 16 * 1024 * 1024,
+            objects: 10_000,
         }
     }
 }
 
+/// The limits of every definition: defaults, and the platform's overrides by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LimitPolicy {
+    /// Limits of definitions without an override.
+    pub defaults: Limits,
+    /// Limits of the named definitions (their `stack` is ignored: see [`Limits::stack`]).
+    pub per_definition: BTreeMap<String, Limits>,
+}
+
+impl LimitPolicy {
+    /// The limits of definition `name`.
+    pub fn of(&self, name: &str) -> &Limits {
+        self.per_definition.get(name).unwrap_or(&self.defaults)
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Limits> {
+        std::iter::once(&self.defaults).chain(self.per_definition.values())
+    }
+}
+
+impl From<Limits> for LimitPolicy {
+    fn from(defaults: Limits) -> Self {
+        LimitPolicy {
+            defaults,
+            per_definition: BTreeMap::new(),
+        }
+    }
+}
+
+/// The imports a definition may have: interface names without their `@version`, and the
+/// versions accepted. Kiln's world imports only its types; Rust's standard library
+/// imports WASI's CLI, I/O, clock, random, filesystem and socket interfaces, which the
+/// sandbox links with nothing granted (no preopened directory, no environment, every
+/// address refused, pinned clocks and randomness).
+pub const ALLOWED_IMPORTS: &[(&str, &str)] = &[
+    ("kiln:definition/types", "0.1.0"),
+    ("wasi:cli/", "0.2."),
+    ("wasi:io/", "0.2."),
+    ("wasi:clocks/", "0.2."),
+    ("wasi:random/", "0.2."),
+    ("wasi:filesystem/", "0.2."),
+    ("wasi:sockets/", "0.2."),
+];
+
+/// The functions a definition must export.
+const REQUIRED_EXPORTS: &[&str] = &["describe", "render"];
+
 /// How a call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallError {
-    /// The module broke a limit.
+    /// The module broke a limit; `detail` says how, with the limit's value.
     Limit { limit: Limit, detail: String },
     /// The module trapped; `message` includes its panic message when it printed one.
     Trap { message: String },
@@ -118,7 +184,9 @@ pub struct Sandbox {
     engine: Engine,
     linker: Linker<State>,
     cache: Option<CompiledCache>,
-    limits: Limits,
+    limits: LimitPolicy,
+    /// Whether the engine meters fuel (some definition has a fuel limit).
+    fuel: bool,
 }
 
 /// A definition compiled and ready to instantiate.
@@ -142,18 +210,36 @@ impl std::fmt::Debug for Module {
 }
 
 impl Sandbox {
-    /// A sandbox caching compiled modules under `cache_dir` (none: compile every time).
-    pub fn new(limits: Limits, cache_dir: Option<PathBuf>) -> wasmtime::Result<Sandbox> {
+    /// A sandbox caching compiled modules under `cache_dir` (none: compile every time),
+    /// running every call under `limits` (a [`Limits`] for all, or a [`LimitPolicy`]).
+    ///
+    /// ```
+    /// use kiln::sandbox::{Limits, Sandbox};
+    ///
+    /// let limits = Limits { fuel: Some(500_000_000), ..Limits::default() };
+    /// let sandbox = Sandbox::new(limits, None)?;
+    /// # Ok::<(), wasmtime::Error>(())
+    /// ```
+    pub fn new(
+        limits: impl Into<LimitPolicy>,
+        cache_dir: Option<PathBuf>,
+    ) -> wasmtime::Result<Sandbox> {
+        let limits = limits.into();
+        // Metering costs every call some speed, so the engine meters only when asked to.
+        // Compiled code differs with it on, and the cache keys on that.
+        let fuel = limits.all().any(|l| l.fuel.is_some());
+        let memory = limits.all().map(|l| l.memory).max().unwrap_or(0);
         let mut config = Config::new();
         config
             .wasm_component_model(true)
             .epoch_interruption(true)
-            .max_wasm_stack(limits.stack)
+            .consume_fuel(fuel)
+            .max_wasm_stack(limits.defaults.stack)
             .cranelift_nan_canonicalization(true)
             .relaxed_simd_deterministic(true)
             // Reserve only what the memory limit allows (not wasmtime's 4 GiB per memory):
             // a one-shot process should not map a terabyte of address space for its pool.
-            .memory_reservation(limits.memory as u64)
+            .memory_reservation(memory as u64)
             .memory_guard_size(64 * 1024)
             .memory_reservation_for_growth(0);
         // Instances come from the on-demand allocator with data segments copied, not the
@@ -174,6 +260,7 @@ impl Sandbox {
             linker,
             cache,
             limits,
+            fuel,
         })
     }
 
@@ -196,6 +283,7 @@ impl Sandbox {
             None => Component::new(&self.engine, bytes),
         }
         .map_err(|e| format!("not a valid WebAssembly component: {}", error_chain(&e)))?;
+        self.check_interface(&component)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -232,7 +320,7 @@ impl Sandbox {
                 }
             })?;
         let size = module.metadata.parameter_schema.len() + module.metadata.description.len();
-        if size > self.limits.output {
+        if size > self.limits.of(name).output {
             return Err(format!("describe returned {size} bytes"));
         }
         Ok(module)
@@ -247,20 +335,66 @@ impl Sandbox {
         let result = self.call(module, |definition, store| {
             definition.call_render(store, request)
         })?;
+        let limits = self.limits.of(&module.name);
+        if let Ok(response) = &result {
+            let objects = response.outputs.len() + usize::from(response.output.is_some());
+            if objects > limits.objects {
+                return Err(CallError::Limit {
+                    limit: Limit::Objects,
+                    detail: format!("returned {objects} objects, limit {}", limits.objects),
+                });
+            }
+        }
         let size = match &result {
             Ok(response) => response_size(response),
             Err(diagnostics) => diagnostics.iter().map(|d| d.message.len()).sum(),
         };
-        if size > self.limits.output {
+        if size > limits.output {
             return Err(CallError::Limit {
                 limit: Limit::Output,
                 detail: format!(
                     "returned {size} bytes, limit {}",
-                    human_bytes(self.limits.output)
+                    human_bytes(limits.output)
                 ),
             });
         }
         Ok(result)
+    }
+
+    /// Refuses a component whose imports go beyond [`ALLOWED_IMPORTS`] or that lacks
+    /// Kiln's exports, naming the offending import or the missing export.
+    fn check_interface(&self, component: &Component) -> Result<(), String> {
+        let ty = component.component_type();
+        for (name, _) in ty.imports(&self.engine) {
+            if !import_allowed(name) {
+                return Err(format!(
+                    "imports \"{name}\", which is not allowed: definitions may import only \
+                     kiln:definition/types@0.1.0 and WASI 0.2 (cli, io, clocks, random, \
+                     filesystem, sockets)"
+                ));
+            }
+        }
+        let exports: Vec<(&str, ComponentItem)> = ty
+            .exports(&self.engine)
+            .map(|(name, item)| (name, item.ty))
+            .collect();
+        for required in REQUIRED_EXPORTS {
+            if !exports.iter().any(|(name, item)| {
+                name == required && matches!(item, ComponentItem::ComponentFunc(_))
+            }) {
+                let found: Vec<&str> = exports.iter().map(|(name, _)| *name).collect();
+                return Err(format!(
+                    "does not export the function \"{required}\" of the \
+                     kiln:definition@0.1.0 world (it exports: {})",
+                    if found.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        found.join(", ")
+                    }
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn call<R>(
@@ -277,61 +411,96 @@ impl Sandbox {
             .insecure_random(rand::rngs::StdRng::seed_from_u64(1))
             .insecure_random_seed(0)
             .build();
+        let limits = self.limits.of(&module.name);
         let state = State {
             wasi,
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.memory)
+                .memory_size(limits.memory)
+                .table_elements(limits.table_elements)
                 .trap_on_grow_failure(true)
                 .build(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        let ticks = (self.limits.time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let ticks = (limits.time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
+        if self.fuel {
+            store
+                .set_fuel(limits.fuel.unwrap_or(u64::MAX))
+                .map_err(|e| CallError::Trap {
+                    message: error_chain(&e),
+                })?;
+        }
 
         let result = module
             .pre
             .instantiate(&mut store)
             .and_then(|definition| f(&definition, &mut store));
-        result.map_err(|e| self.classify(e, &stderr))
+        result.map_err(|e| classify(e, limits, self.limits.defaults.stack, &stderr))
     }
+}
 
-    fn classify(&self, error: wasmtime::Error, stderr: &MemoryOutputPipe) -> CallError {
-        let chain = error_chain(&error);
-        if let Some(Trap::Interrupt) = error.downcast_ref::<Trap>() {
-            return CallError::Limit {
-                limit: Limit::Time,
-                detail: format!("ran longer than {:?}", self.limits.time),
-            };
+/// Names the limit a failed call broke, or keeps the trap's message (with the guest's
+/// panic message when it printed one).
+fn classify(
+    error: wasmtime::Error,
+    limits: &Limits,
+    stack: usize,
+    stderr: &MemoryOutputPipe,
+) -> CallError {
+    let chain = error_chain(&error);
+    let limit = |limit, detail| CallError::Limit { limit, detail };
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => {
+            return limit(
+                Limit::Time,
+                format!("ran longer than {} ms", limits.time.as_millis()),
+            );
         }
-        if chain.contains("forcing trap when growing memory") {
-            return CallError::Limit {
-                limit: Limit::Memory,
-                detail: format!(
-                    "tried to grow memory beyond {}",
-                    human_bytes(self.limits.memory)
+        Some(Trap::OutOfFuel) => {
+            return limit(
+                Limit::Fuel,
+                format!(
+                    "ran out of fuel, limit {}",
+                    limits.fuel.map_or("none".into(), quantity)
                 ),
-            };
+            );
         }
-        if let Some(Trap::StackOverflow) = error.downcast_ref::<Trap>() {
-            return CallError::Limit {
-                limit: Limit::Stack,
-                detail: format!("used more than {} of stack", human_bytes(self.limits.stack)),
-            };
+        Some(Trap::StackOverflow) => {
+            return limit(
+                Limit::Stack,
+                format!("used more than {} of stack", human_bytes(stack)),
+            );
         }
-        let printed = String::from_utf8_lossy(&stderr.contents())
-            .trim()
-            .to_string();
-        let message = if printed.is_empty() {
-            chain
-        } else {
-            // The guest's panic message says more than "wasm trap: unreachable".
-            format!("{printed} ({})", first_line(&chain))
-        };
-        CallError::Trap { message }
+        _ => {}
     }
+    if chain.contains("forcing trap when growing memory") {
+        return limit(
+            Limit::Memory,
+            format!("tried to grow memory beyond {}", human_bytes(limits.memory)),
+        );
+    }
+    if chain.contains("forcing trap when growing table") || chain.contains("table minimum size") {
+        return limit(
+            Limit::Table,
+            format!(
+                "tried to grow a table beyond {} elements",
+                limits.table_elements
+            ),
+        );
+    }
+    let printed = String::from_utf8_lossy(&stderr.contents())
+        .trim()
+        .to_string();
+    let message = if printed.is_empty() {
+        chain
+    } else {
+        // The guest's panic message says more than "wasm trap: unreachable".
+        format!("{printed} ({})", first_line(&chain))
+    };
+    CallError::Trap { message }
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] while the engine lives.
@@ -396,6 +565,32 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or(text)
 }
 
+/// Whether an import name (`wasi:io/streams@0.2.6`) is on [`ALLOWED_IMPORTS`].
+fn import_allowed(name: &str) -> bool {
+    let (interface, version) = name.split_once('@').unwrap_or((name, ""));
+    ALLOWED_IMPORTS.iter().any(|(allowed, versions)| {
+        let interface_ok = match allowed.strip_suffix('/') {
+            Some(package) => interface
+                .strip_prefix(package)
+                .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1),
+            None => interface == *allowed,
+        };
+        interface_ok && version.starts_with(versions)
+    })
+}
+
+/// `500M`, `2G`, `1500`: a count for people.
+fn quantity(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000_000 && n.is_multiple_of(1_000_000_000) => {
+            format!("{}G", n / 1_000_000_000)
+        }
+        n if n >= 1_000_000 && n.is_multiple_of(1_000_000) => format!("{}M", n / 1_000_000),
+        n if n >= 1_000 && n.is_multiple_of(1_000) => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
+}
+
 fn human_bytes(n: usize) -> String {
     if n >= 1024 * 1024 && n.is_multiple_of(1024 * 1024) {
         format!("{} MiB", n / (1024 * 1024))
@@ -403,5 +598,32 @@ fn human_bytes(n: usize) -> String {
         format!("{} KiB", n / 1024)
     } else {
         format!("{n} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allows_kiln_types_and_wasi_0_2_only() {
+        assert!(import_allowed("kiln:definition/types@0.1.0"));
+        assert!(import_allowed("wasi:io/streams@0.2.6"));
+        assert!(import_allowed("wasi:cli/environment@0.2.0"));
+        assert!(!import_allowed("wasi:io/streams@0.3.0"));
+        assert!(!import_allowed("wasi:http/outgoing-handler@0.2.0"));
+        assert!(!import_allowed("evil:host/backdoor@0.1.0"));
+        assert!(!import_allowed("wasi:io@0.2.0"));
+        assert!(!import_allowed("kiln:definition/types@0.2.0"));
+        assert!(!import_allowed("wasi:iox/streams@0.2.0"));
+    }
+
+    #[test]
+    fn writes_quantities_for_people() {
+        assert_eq!(quantity(500_000_000), "500M");
+        assert_eq!(quantity(2_000_000_000), "2G");
+        assert_eq!(quantity(1_500), "1500");
+        assert_eq!(quantity(12_345), "12345");
+        assert_eq!(quantity(7_000), "7k");
     }
 }

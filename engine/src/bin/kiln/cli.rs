@@ -1,19 +1,21 @@
 //! Command-line arguments and the commands they run.
 
 use std::fmt::Write as _;
-use std::io::Read;
+use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 
+use crate::scaffold;
 use kiln::app::{Application, Source};
-use kiln::argocd;
 use kiln::definitions::{Kind, Registry};
 use kiln::manifest::{self, Format};
+use kiln::platform::{Lock, Pin, Platform};
 use kiln::render::{self, ClusterVersion, RenderOptions};
-use kiln::sandbox::{Limits, Sandbox};
+use kiln::sandbox::Sandbox;
+use kiln::{argocd, environment, testsuite};
 
 /// Render KubeVela applications to Kubernetes manifests, through definitions that run as
 /// sandboxed WebAssembly components.
@@ -39,13 +41,26 @@ pub struct Args {
     #[arg(long, global = true)]
     no_cache: bool,
 
-    /// Wall-clock limit of one definition call, in milliseconds.
-    #[arg(long, value_name = "MS", global = true, default_value_t = Limits::default().time.as_millis() as u64)]
-    time_limit_ms: u64,
+    /// The platform configuration: sandbox limits, digest pinning and guardrail policies
+    /// (see docs/platform.md). Set it in the Argo CD sidecar's environment, where app
+    /// authors cannot change it.
+    #[arg(long, value_name = "FILE", env = "KILN_PLATFORM", global = true)]
+    platform: Option<PathBuf>,
 
-    /// Linear-memory limit of one definition instance, in MiB.
-    #[arg(long, value_name = "MIB", global = true, default_value_t = Limits::default().memory / (1024 * 1024))]
-    memory_limit_mib: usize,
+    /// Wall-clock limit of one definition call, in milliseconds [default: 5000, or the
+    /// platform's].
+    #[arg(long, value_name = "MS", global = true)]
+    time_limit_ms: Option<u64>,
+
+    /// Linear-memory limit of one definition instance, in MiB [default: 256, or the
+    /// platform's].
+    #[arg(long, value_name = "MIB", global = true)]
+    memory_limit_mib: Option<usize>,
+
+    /// Fuel (instructions) of one definition call: a deterministic limit [default: off, or
+    /// the platform's].
+    #[arg(long, value_name = "N", global = true)]
+    fuel: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +76,44 @@ enum Command {
     /// Manage the compiled-module cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Run test files (`*.test.yaml`) for definitions and policies in the sandbox.
+    Test(TestArgs),
+    /// Scaffold a new definition crate with one passing test.
+    New(NewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TestArgs {
+    /// A test file, or a directory searched for `*.test.yaml`.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+
+    /// Write snapshot files instead of comparing against them.
+    #[arg(long)]
+    update: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct NewArgs {
+    /// What to scaffold.
+    #[arg(value_enum)]
+    kind: NewKind,
+
+    /// The definition's name (lowercase letters, digits and '-'); also the crate's
+    /// directory.
+    name: String,
+
+    /// Where the Kiln SDK is: a path to its crate [default: the SDK this kiln was built
+    /// with].
+    #[arg(long, value_name = "PATH")]
+    sdk: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum NewKind {
+    Trait,
+    Workload,
+    Policy,
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +159,11 @@ struct RenderArgs {
     /// Add `vela dry-run`'s comment headers (YAML only), to diff against KubeVela.
     #[arg(long)]
     vela_headers: bool,
+
+    /// The environment to render: a `deploy` step of the workflow (or a topology policy),
+    /// whose override and topology policies apply.
+    #[arg(long, value_name = "NAME", env = "KILN_ENV")]
+    env: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -125,38 +183,213 @@ enum DefinitionsCommand {
         /// The definition's name.
         name: String,
     },
+    /// Pin the definitions in DIR: write DIR/kiln.lock with each one's sha256, for the
+    /// platform configuration's `lock:`.
+    Lock {
+        /// A directory of definition components.
+        dir: PathBuf,
+    },
 }
 
-/// What a successful command prints.
+/// What a command that ran prints.
+#[derive(Default)]
 pub struct Output {
     pub stdout: String,
     pub warnings: Vec<String>,
+    /// The command ran but its verdict is failure (`kiln test` with a failing case).
+    pub failed: bool,
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<Output> {
-    let sandbox = sandbox(&args)?;
+    if let Command::New(new_args) = &args.command {
+        return new_definition(new_args);
+    }
+    let platform = platform(&args)?;
+    let sandbox = sandbox(&args, &platform)?;
+    if let Command::Definitions(DefinitionsCommand::Lock { dir }) = &args.command {
+        return lock(&sandbox, dir, args.override_builtins);
+    }
     let mut registry = Registry::builtin();
+    if let Some(lock) = &platform.lock {
+        registry.pin(lock.clone());
+    }
     for dir in &args.definitions {
         registry
             .add_dir(&sandbox, dir, args.override_builtins)
             .with_context(|| format!("loading definitions from {}", dir.display()))?;
     }
     match &args.command {
-        Command::Render(render_args) => render_command(&sandbox, &registry, render_args),
+        Command::Render(render_args) => render_command(&sandbox, &registry, &platform, render_args),
         Command::Definitions(DefinitionsCommand::List) => list(&sandbox, &registry),
         Command::Definitions(DefinitionsCommand::Show { name }) => show(&sandbox, &registry, name),
-        Command::Argocd(command) => {
-            argocd_command(&sandbox, registry, command, args.override_builtins)
-        }
+        Command::Definitions(DefinitionsCommand::Lock { .. }) => unreachable!("handled above"),
+        Command::Argocd(command) => argocd_command(
+            &sandbox,
+            registry,
+            &platform,
+            command,
+            args.override_builtins,
+        ),
         Command::Cache(CacheCommand::Warm) => warm(&sandbox, &registry),
+        Command::Test(test_args) => test(&args, test_args),
+        Command::New(_) => unreachable!("handled above"),
     }
+}
+
+/// `kiln new`: scaffolds a definition crate in the current directory.
+fn new_definition(args: &NewArgs) -> Result<Output> {
+    let template = match args.kind {
+        NewKind::Trait => scaffold::Template::Trait,
+        NewKind::Workload => scaffold::Template::Workload,
+        NewKind::Policy => scaffold::Template::Policy,
+    };
+    // The SDK this binary was built with, unless told otherwise.
+    let sdk = args
+        .sdk
+        .clone()
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk"));
+    let stdout = scaffold::create(template, &args.name, Path::new(&args.name), &sdk)?;
+    Ok(Output {
+        stdout,
+        ..Output::default()
+    })
+}
+
+/// `kiln test`: every case of every file, reported like `cargo test`.
+fn test(args: &Args, test_args: &TestArgs) -> Result<Output> {
+    let started = std::time::Instant::now();
+    let files = testsuite::discover(&test_args.path)?;
+    if files.is_empty() {
+        bail!(
+            "{}: no test files (*.test.yaml) found",
+            test_args.path.display()
+        );
+    }
+    let mut out = String::new();
+    let (mut passed, mut updated, mut failures) = (0, 0, Vec::new());
+    for path in &files {
+        let file = testsuite::TestFile::read(path)?;
+        let mut platform = file.platform().clone();
+        apply_limit_flags(args, &mut platform);
+        let sandbox = sandbox(args, &platform)?;
+        let results = file
+            .run(&sandbox, test_args.update)
+            .with_context(|| format!("loading the definitions of {}", path.display()))?;
+        let _ = writeln!(
+            out,
+            "\nrunning {} tests from {}",
+            results.len(),
+            path.display()
+        );
+        for result in results {
+            let status = match &result.outcome {
+                testsuite::Outcome::Passed => "ok",
+                testsuite::Outcome::Updated => "ok (snapshot written)",
+                testsuite::Outcome::Failed(_) => "FAILED",
+            };
+            let case = result.name.rsplit(" :: ").next().unwrap_or_default();
+            let _ = writeln!(out, "test {case} ... {status}");
+            match result.outcome {
+                testsuite::Outcome::Passed => passed += 1,
+                testsuite::Outcome::Updated => updated += 1,
+                testsuite::Outcome::Failed(why) => failures.push((result.name, why)),
+            }
+        }
+    }
+    if !failures.is_empty() {
+        out.push_str("\nfailures:\n");
+        for (name, why) in &failures {
+            let _ = writeln!(out, "\n---- {name} ----\n{why}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\ntest result: {}. {} passed; {} failed; {} snapshots written; finished in {:.2}s",
+        if failures.is_empty() { "ok" } else { "FAILED" },
+        passed + updated,
+        failures.len(),
+        updated,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Output {
+        stdout: out,
+        warnings: Vec::new(),
+        failed: !failures.is_empty(),
+    })
+}
+
+/// The platform configuration, with the limits given on the command line on top.
+fn platform(args: &Args) -> Result<Platform> {
+    let mut platform = match &args.platform {
+        Some(path) => Platform::read(path)
+            .with_context(|| format!("reading the platform configuration {}", path.display()))?,
+        None => Platform::default(),
+    };
+    apply_limit_flags(args, &mut platform);
+    Ok(platform)
+}
+
+/// Command-line limits win over the platform file's defaults.
+fn apply_limit_flags(args: &Args, platform: &mut Platform) {
+    let defaults = &mut platform.limits.defaults;
+    if let Some(ms) = args.time_limit_ms {
+        defaults.time = std::time::Duration::from_millis(ms);
+    }
+    if let Some(mib) = args.memory_limit_mib {
+        defaults.memory = mib.saturating_mul(1024 * 1024);
+    }
+    if let Some(fuel) = args.fuel {
+        defaults.fuel = Some(fuel);
+    }
+}
+
+/// `kiln definitions lock DIR`: pins every definition in `dir`, written atomically.
+fn lock(sandbox: &Sandbox, dir: &Path, override_builtins: bool) -> Result<Output> {
+    let mut registry = Registry::builtin();
+    registry
+        .add_dir(sandbox, dir, override_builtins)
+        .with_context(|| format!("loading definitions from {}", dir.display()))?;
+    let mut lock = Lock {
+        version: 1,
+        definitions: Default::default(),
+    };
+    for (name, path, digest) in registry.external() {
+        let file = path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .with_context(|| format!("{}: the file name is not UTF-8", path.display()))?;
+        lock.definitions.insert(
+            name.to_string(),
+            Pin {
+                file: file.to_string(),
+                sha256: kiln::sandbox::hex(&digest),
+            },
+        );
+    }
+    let target = dir.join("kiln.lock");
+    let mut temp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing {}", target.display()))?;
+    temp.write_all(lock.to_yaml().as_bytes())
+        .with_context(|| format!("writing {}", target.display()))?;
+    temp.persist(&target)
+        .with_context(|| format!("writing {}", target.display()))?;
+    Ok(Output {
+        stdout: format!(
+            "pinned {} definitions in {}\n",
+            lock.definitions.len(),
+            target.display()
+        ),
+        warnings: Vec::new(),
+        failed: false,
+    })
 }
 
 /// The Argo CD plugin: everything read through the confined repository copy.
 fn argocd_command(
     sandbox: &Sandbox,
     mut registry: Registry,
+    platform: &Platform,
     command: &ArgocdCommand,
     override_builtins: bool,
 ) -> Result<Output> {
@@ -185,9 +418,14 @@ fn argocd_command(
         return Ok(Output {
             stdout: format!("{}\n", argocd::announcements(&app)),
             warnings: Vec::new(),
+            failed: false,
         });
     }
     argocd::apply_parameters(&mut app, &env.parameters)?;
+    // The app author picks the environment (ARGOCD_ENV_KILN_ENV in the Application).
+    let selected =
+        environment::select_environment(&app, env.settings.get("ENV").map(String::as_str))?;
+    let mut app = selected.app;
     if app.namespace.is_none() {
         app.namespace = env.namespace.clone();
     }
@@ -204,6 +442,7 @@ fn argocd_command(
             .map(|v| render::parse_api_versions(&v))
             .unwrap_or_default(),
         revision: env.app_revision(&app.name),
+        policies: platform.policies.clone(),
     };
     let rendered = render::render_app(sandbox, &registry, &app, &options)?;
     // An empty success would make Argo CD prune everything: only when the app says so.
@@ -221,7 +460,12 @@ fn argocd_command(
     }
     Ok(Output {
         stdout: manifest::write(&rendered.objects, Format::Json, &app.name, false),
-        warnings: rendered.warnings,
+        warnings: selected
+            .warnings
+            .into_iter()
+            .chain(rendered.warnings)
+            .collect(),
+        failed: false,
     })
 }
 
@@ -235,21 +479,17 @@ fn warm(sandbox: &Sandbox, registry: &Registry) -> Result<Output> {
     Ok(Output {
         stdout: format!("compiled {} definitions {location}\n", names.len()),
         warnings: Vec::new(),
+        failed: false,
     })
 }
 
-fn sandbox(args: &Args) -> Result<Sandbox> {
+fn sandbox(args: &Args, platform: &Platform) -> Result<Sandbox> {
     let cache_dir = if args.no_cache {
         None
     } else {
         args.cache_dir.clone().or_else(default_cache_dir)
     };
-    let limits = Limits {
-        time: std::time::Duration::from_millis(args.time_limit_ms),
-        memory: args.memory_limit_mib.saturating_mul(1024 * 1024),
-        ..Limits::default()
-    };
-    Sandbox::new(limits, cache_dir)
+    Sandbox::new(platform.limits.clone(), cache_dir)
         .map_err(|e| anyhow::anyhow!("{e:#}"))
         .context("starting the WebAssembly sandbox")
 }
@@ -262,7 +502,12 @@ fn default_cache_dir() -> Option<PathBuf> {
         .map(|dir| dir.join("kiln"))
 }
 
-fn render_command(sandbox: &Sandbox, registry: &Registry, args: &RenderArgs) -> Result<Output> {
+fn render_command(
+    sandbox: &Sandbox,
+    registry: &Registry,
+    platform: &Platform,
+    args: &RenderArgs,
+) -> Result<Output> {
     let source = if args.path == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -280,6 +525,8 @@ fn render_command(sandbox: &Sandbox, registry: &Registry, args: &RenderArgs) -> 
         Source::read(Path::new(&args.path))?
     };
     let app = Application::from_source(source, &|name: &str| registry.is_trait(name))?;
+    let selected = environment::select_environment(&app, args.env.as_deref())?;
+    let app = selected.app;
     let options = RenderOptions {
         namespace: args.namespace.clone(),
         cluster_version: args.cluster_version,
@@ -289,6 +536,7 @@ fn render_command(sandbox: &Sandbox, registry: &Registry, args: &RenderArgs) -> 
             .map(render::parse_api_versions)
             .unwrap_or_default(),
         revision: String::new(),
+        policies: platform.policies.clone(),
     };
     let rendered = render::render_app(sandbox, registry, &app, &options)?;
     let format = match args.output {
@@ -297,7 +545,12 @@ fn render_command(sandbox: &Sandbox, registry: &Registry, args: &RenderArgs) -> 
     };
     Ok(Output {
         stdout: manifest::write(&rendered.objects, format, &app.name, args.vela_headers),
-        warnings: rendered.warnings,
+        warnings: selected
+            .warnings
+            .into_iter()
+            .chain(rendered.warnings)
+            .collect(),
+        failed: false,
     })
 }
 
@@ -341,6 +594,7 @@ fn list(sandbox: &Sandbox, registry: &Registry) -> Result<Output> {
     Ok(Output {
         stdout: out,
         warnings: Vec::new(),
+        failed: false,
     })
 }
 
@@ -389,5 +643,6 @@ fn show(sandbox: &Sandbox, registry: &Registry, name: &str) -> Result<Output> {
     Ok(Output {
         stdout: out,
         warnings: Vec::new(),
+        failed: false,
     })
 }

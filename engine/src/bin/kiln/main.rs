@@ -6,6 +6,7 @@
 //! whole render succeeded. Errors go to stderr, and the exit code is 1 (2 for bad usage).
 
 mod cli;
+mod scaffold;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
                 .write_all(output.stdout.as_bytes())
                 .and_then(|()| stdout.flush())
             {
+                Ok(()) if output.failed => ExitCode::FAILURE,
                 Ok(()) => ExitCode::SUCCESS,
                 // A closed pipe (`kiln render | head`) is the reader's choice, not an error.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,

@@ -1,0 +1,234 @@
+//! Guardrail policies: the platform's rules, checked on the final object set of every
+//! application (the last stage of [`crate::render::render_app`]).
+//!
+//! The platform lists them in its configuration ([`crate::platform::PolicyUse`]); the
+//! application cannot switch them off. Each is a definition of kind `policy`, called once
+//! with every object the application renders, named by identity (`Deployment/prod/api`).
+//! It returns violations and mutations. Policies run in the configured order, each seeing
+//! the mutations of the ones before. A denial does not stop the others: the render fails
+//! at the end, listing every denial of every policy.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::app::Application;
+use crate::definitions::{Kind, Registry};
+use crate::error::{Error, Result, Site};
+use crate::manifest::{self, Object};
+
+use crate::patch::{self, Owners};
+use crate::platform::Action;
+use crate::render::{RenderOptions, Rendered, call_error, patch_from_wit, wit_context};
+use crate::sandbox::{Sandbox, wit};
+
+/// One denial: which policy, which object (and the component that rendered it), which
+/// field, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub policy: String,
+    /// The object's identity, `<kind>/<namespace>/<name>`.
+    pub object: String,
+    /// The component whose render produced the object.
+    pub component: String,
+    /// Dotted path of the field at fault in the object.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "policy \"{}\": {} (component \"{}\")",
+            self.policy, self.object, self.component
+        )?;
+        if let Some(field) = &self.field {
+            write!(f, ", field \"{field}\"")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Runs the policies of `options` over the objects of `rendered`, applying their
+/// mutations in place and adding their warnings. Fails with [`Error::Denied`] listing every
+/// denial.
+pub fn enforce(
+    sandbox: &Sandbox,
+    registry: &Registry,
+    app: &Application,
+    namespace: &str,
+    options: &RenderOptions,
+    rendered: &mut Rendered,
+) -> Result<()> {
+    let policies = &options.policies;
+    let Rendered { objects, warnings } = rendered;
+    if policies.is_empty() {
+        return Ok(());
+    }
+    for policy in policies {
+        match registry.kind(&policy.type_name) {
+            Some(Kind::Policy) => {}
+            other => {
+                let what = match other {
+                    Some(kind) => format!("is a {kind}, not a policy"),
+                    None => match registry.suggest(&policy.type_name, Kind::Policy) {
+                        Some(s) => format!("is not a known policy (did you mean \"{s}\"?)"),
+                        None => format!(
+                            "is not a known policy; known policies: {}",
+                            registry.names_of(Kind::Policy).join(", ")
+                        ),
+                    },
+                };
+                return Err(Error::Invalid {
+                    site: Box::new(Site {
+                        field: Some("type".into()),
+                        ..policy.site.clone()
+                    }),
+                    message: format!("\"{}\" {what}", policy.type_name),
+                });
+            }
+        }
+    }
+    let names: BTreeSet<&str> = policies.iter().map(|p| p.type_name.as_str()).collect();
+    let modules = registry.load(sandbox, &names)?;
+    let context = wit_context(app, namespace, None, options);
+    let mut denials = Vec::new();
+    for policy in policies {
+        let module = modules
+            .get(&policy.type_name)
+            .expect("every policy was loaded above");
+        let ids = identities(objects);
+        let request = wit::RenderRequest {
+            parameters: Value::Object(policy.properties.clone()).to_string(),
+            context: context.clone(),
+            workload: None,
+            outputs: objects
+                .iter()
+                .zip(&ids)
+                .map(|(o, id)| wit::NamedObject {
+                    name: id.clone(),
+                    object: o.value.to_string(),
+                })
+                .collect(),
+        };
+        let site = &policy.site;
+        let response = sandbox
+            .render(module, &request)
+            .map_err(|e| call_error(e, site, &module.name))?
+            .map_err(|diagnostics| parameter_errors(site, &module.name, diagnostics))?;
+        let index: HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        let bad = |message: String| Error::BadOutput {
+            site: Box::new(site.clone()),
+            module: module.name.clone(),
+            message,
+        };
+        for d in &response.diagnostics {
+            let object = d.object.as_deref().unwrap_or_default();
+            let Some(&i) = index.get(object) else {
+                return Err(bad(format!(
+                    "a violation names no rendered object (\"{object}\")"
+                )));
+            };
+            let violation = Violation {
+                policy: policy.type_name.clone(),
+                object: object.to_string(),
+                component: objects[i].component.clone(),
+                field: d.field.clone(),
+                message: d.message.clone(),
+            };
+            match (d.severity, policy.action) {
+                (wit::Severity::Error, Action::Deny) => denials.push(violation),
+                _ => warnings.push(format!("warning: {violation}")),
+            }
+        }
+        for mutation in &response.patch_outputs {
+            let Some(&i) = index.get(mutation.name.as_str()) else {
+                return Err(bad(format!(
+                    "a mutation names no rendered object (\"{}\")",
+                    mutation.name
+                )));
+            };
+            let patch = patch_from_wit(&mutation.patch)
+                .map_err(|e| bad(format!("the mutation of {} is not JSON: {e}", ids[i])))?;
+            let owner = format!("policy \"{}\"", policy.type_name);
+            let mut value = objects[i].value.clone();
+            patch::apply(
+                &mut value,
+                &patch,
+                &owner,
+                &mut Owners::new("the application"),
+            )
+            .map_err(|e| bad(format!("its mutation of {} failed: {e}", ids[i])))?;
+            manifest::check_object(&value).map_err(|m| {
+                bad(format!(
+                    "its mutation of {} leaves an object that {m}",
+                    ids[i]
+                ))
+            })?;
+            if identity(&value) != identity(&objects[i].value) {
+                return Err(bad(format!(
+                    "its mutation of {} changes the object's kind, name or namespace",
+                    ids[i]
+                )));
+            }
+            objects[i].value = value;
+        }
+    }
+    if denials.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Denied(denials))
+    }
+}
+
+fn parameter_errors(site: &Site, module: &str, diagnostics: Vec<wit::Diagnostic>) -> Error {
+    let mut errors: Vec<Error> = diagnostics
+        .into_iter()
+        .map(|d| Error::Parameter {
+            site: Box::new(Site {
+                field: d.field.map(|f| format!("properties.{f}")),
+                ..site.clone()
+            }),
+            message: format!("policy \"{module}\": {}", d.message),
+        })
+        .collect();
+    match errors.len() {
+        0 => Error::Parameter {
+            site: Box::new(site.clone()),
+            message: format!("policy \"{module}\" failed without a message"),
+        },
+        1 => errors.remove(0),
+        _ => Error::Many(errors),
+    }
+}
+
+/// `<kind>/<namespace>/<name>`, or `<kind>/<name>` for cluster-scoped objects.
+fn identity(value: &Value) -> String {
+    let kind = value["kind"].as_str().unwrap_or_default();
+    let name = value["metadata"]["name"].as_str().unwrap_or_default();
+    match value["metadata"]["namespace"].as_str() {
+        Some(ns) => format!("{kind}/{ns}/{name}"),
+        None => format!("{kind}/{name}"),
+    }
+}
+
+/// The identity of each object; a repeated identity gets `#2`, `#3`... so that every
+/// object can be named.
+fn identities(objects: &[Object]) -> Vec<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    objects
+        .iter()
+        .map(|o| {
+            let id = identity(&o.value);
+            let n = seen.entry(id.clone()).or_insert(0);
+            *n += 1;
+            if *n == 1 { id } else { format!("{id}#{n}") }
+        })
+        .collect()
+}

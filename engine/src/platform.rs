@@ -1,0 +1,380 @@
+//! The platform's configuration: what the platform team decides and app authors cannot
+//! change. One YAML file (`--platform`, or `KILN_PLATFORM` in the Argo CD sidecar) sets
+//! the sandbox's limits (defaults and per definition), turns on digest pinning of external
+//! definitions ([`Lock`]), and lists the guardrail policies every render must pass.
+//!
+//! ```yaml
+//! limits:                 # every module call; omitted keys keep Kiln's defaults
+//!   time: 5s              # wall clock (ms, s, m)
+//!   fuel: 500M            # deterministic instruction budget (k, M, G); off when omitted
+//!   memory: 256Mi         # linear memory (Ki, Mi, Gi or bytes)
+//!   tableElements: 100000
+//!   stack: 1Mi
+//!   output: 16Mi          # bytes of JSON a call returns
+//!   objects: 10000        # objects a call returns
+//! definitions:
+//!   heavy-trait:
+//!     limits: { fuel: 2G, time: 10s }
+//! lock: kiln.lock         # relative to this file: only pinned external definitions load
+//! policies:
+//!   - type: require-labels
+//!     properties: { labels: [team] }
+//!   - type: disallow-latest-tag
+//!     action: warn        # deny (default) or warn: report without failing
+//! ```
+//!
+//! The file is read as strictly as an application: an unknown key or a malformed value is
+//! an error with its line and field.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::app::Source;
+use crate::error::{Error, Result, Site};
+use crate::render::parse_field;
+use crate::sandbox::{LimitPolicy, Limits};
+
+/// The platform configuration file, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct Platform {
+    /// The limits of every definition.
+    pub limits: LimitPolicy,
+    /// The pinned digests of external definitions, when pinning is on.
+    pub lock: Option<Lock>,
+    /// The guardrail policies, in the order they run.
+    pub policies: Vec<PolicyUse>,
+}
+
+/// A guardrail policy the platform applies to every application.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyUse {
+    /// The policy definition's name.
+    pub type_name: String,
+    /// Its parameters.
+    pub properties: Map<String, Value>,
+    /// What a violation of severity `error` does.
+    pub action: Action,
+    /// Where it is configured (file, line and column), for messages.
+    pub site: Site,
+}
+
+/// What a policy's denials do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Fail the render, listing every violation.
+    #[default]
+    Deny,
+    /// Report violations as warnings (audit mode while a policy is rolled out).
+    Warn,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    limits: LimitSettings,
+    #[serde(default)]
+    definitions: BTreeMap<String, DefinitionSettings>,
+    lock: Option<PathBuf>,
+    #[serde(default)]
+    policies: Vec<PolicySettings>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LimitSettings {
+    time: Option<Text>,
+    fuel: Option<Text>,
+    memory: Option<Text>,
+    table_elements: Option<u64>,
+    stack: Option<Text>,
+    output: Option<Text>,
+    objects: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefinitionSettings {
+    #[serde(default)]
+    limits: LimitSettings,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicySettings {
+    #[serde(rename = "type")]
+    type_name: String,
+    #[serde(default)]
+    properties: Map<String, Value>,
+    #[serde(default)]
+    action: Action,
+}
+
+/// A quantity written as a number or a string with a unit (`5s`, `256Mi`, `500M`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Text {
+    Number(u64),
+    String(String),
+}
+
+impl Platform {
+    /// Reads and checks the platform configuration at `path`.
+    pub fn read(path: &Path) -> Result<Platform> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Platform::parse(Source::parse(path.display().to_string(), &text)?, base)
+    }
+
+    /// Checks a parsed configuration; relative paths in it are relative to `base`.
+    pub fn parse(source: Source, base: &Path) -> Result<Platform> {
+        let json = source.root.to_json();
+        let json = if json.is_null() {
+            Value::Object(Map::new())
+        } else {
+            json
+        };
+        let file: File = serde_path_to_error::deserialize(json).map_err(|e| {
+            let path = parse_field(&e.path().to_string());
+            source.invalid(&path, e.inner().to_string())
+        })?;
+        let at = |path: &str| parse_field(path);
+
+        let defaults = limits(&source, Limits::default(), &file.limits, "limits")?;
+        let mut per_definition = BTreeMap::new();
+        for (name, settings) in &file.definitions {
+            let field = format!("definitions.{name}.limits");
+            if settings.limits.stack.is_some() {
+                return Err(source.invalid(
+                    &at(&format!("{field}.stack")),
+                    "the stack limit is one for the whole process; set it under `limits`",
+                ));
+            }
+            per_definition.insert(
+                name.clone(),
+                limits(&source, defaults, &settings.limits, &field)?,
+            );
+        }
+        let lock = match &file.lock {
+            Some(path) => Some(Lock::read(&base.join(path)).map_err(|e| {
+                source.invalid(&at("lock"), format!("cannot use the lock file: {e}"))
+            })?),
+            None => None,
+        };
+        let policies = file
+            .policies
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| PolicyUse {
+                type_name: p.type_name,
+                properties: p.properties,
+                action: p.action,
+                site: source.site(&at(&format!("policies[{i}]"))),
+            })
+            .collect();
+        Ok(Platform {
+            limits: LimitPolicy {
+                defaults,
+                per_definition,
+            },
+            lock,
+            policies,
+        })
+    }
+}
+
+/// `base` with the limits that `settings` (at `field`) sets.
+fn limits(source: &Source, base: Limits, settings: &LimitSettings, field: &str) -> Result<Limits> {
+    let bad = |key: &str, message: String| {
+        source.invalid(&parse_field(&format!("{field}.{key}")), message)
+    };
+    let mut limits = base;
+    if let Some(text) = &settings.time {
+        limits.time = duration(text).map_err(|m| bad("time", m))?;
+    }
+    if let Some(text) = &settings.fuel {
+        limits.fuel = Some(count(text).map_err(|m| bad("fuel", m))?);
+    }
+    if let Some(text) = &settings.memory {
+        limits.memory = bytes(text).map_err(|m| bad("memory", m))?;
+    }
+    if let Some(n) = settings.table_elements {
+        limits.table_elements =
+            usize::try_from(n).map_err(|e| bad("tableElements", e.to_string()))?;
+    }
+    if let Some(text) = &settings.stack {
+        limits.stack = bytes(text).map_err(|m| bad("stack", m))?;
+    }
+    if let Some(text) = &settings.output {
+        limits.output = bytes(text).map_err(|m| bad("output", m))?;
+    }
+    if let Some(n) = settings.objects {
+        limits.objects = usize::try_from(n).map_err(|e| bad("objects", e.to_string()))?;
+    }
+    Ok(limits)
+}
+
+/// Splits `500Mi` into `(500, "Mi")`.
+fn number_and_unit(text: &Text) -> Result<(u64, String), String> {
+    let s = match text {
+        Text::Number(n) => return Ok((*n, String::new())),
+        Text::String(s) => s.trim(),
+    };
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let number = s[..digits]
+        .parse()
+        .map_err(|_| format!("\"{s}\" does not start with a whole number"))?;
+    Ok((number, s[digits..].trim().to_string()))
+}
+
+fn scaled(text: &Text, units: &[(&str, u64)], what: &str) -> Result<u64, String> {
+    let (number, unit) = number_and_unit(text)?;
+    let factor = units
+        .iter()
+        .find(|(u, _)| *u == unit)
+        .map(|(_, f)| *f)
+        .ok_or_else(|| {
+            let known: Vec<&str> = units
+                .iter()
+                .map(|(u, _)| *u)
+                .filter(|u| !u.is_empty())
+                .collect();
+            format!(
+                "unknown unit \"{unit}\" for {what} (use {})",
+                known.join(", ")
+            )
+        })?;
+    let value = number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("{what} is too large"))?;
+    if value == 0 {
+        return Err(format!("{what} must be more than zero"));
+    }
+    Ok(value)
+}
+
+fn duration(text: &Text) -> Result<Duration, String> {
+    if let Text::Number(_) = text {
+        return Err("write a unit: ms, s or m (e.g. 5s)".into());
+    }
+    let ms = scaled(
+        text,
+        &[("ms", 1), ("s", 1_000), ("m", 60_000)],
+        "a time limit",
+    )?;
+    Ok(Duration::from_millis(ms))
+}
+
+fn count(text: &Text) -> Result<u64, String> {
+    scaled(
+        text,
+        &[
+            ("", 1),
+            ("k", 1_000),
+            ("M", 1_000_000),
+            ("G", 1_000_000_000),
+        ],
+        "fuel",
+    )
+}
+
+fn bytes(text: &Text) -> Result<usize, String> {
+    let n = scaled(
+        text,
+        &[("", 1), ("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30)],
+        "a size",
+    )?;
+    usize::try_from(n).map_err(|e| e.to_string())
+}
+
+/// The pinned digests of external definitions (`kiln.lock`, written by
+/// `kiln definitions lock DIR`). With pinning on, a module whose sha256 is not listed is
+/// refused before it is compiled.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lock {
+    /// The lock format's version (1).
+    pub version: u32,
+    /// Pinned definitions by name.
+    pub definitions: BTreeMap<String, Pin>,
+}
+
+/// One pinned definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pin {
+    /// The file it was read from, relative to its directory.
+    pub file: String,
+    /// sha256 of the file, lowercase hex.
+    pub sha256: String,
+}
+
+impl Lock {
+    /// Reads a lock file.
+    pub fn read(path: &Path) -> Result<Lock> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let source = Source::parse(path.display().to_string(), &text)?;
+        let lock: Lock = serde_path_to_error::deserialize(source.root.to_json()).map_err(|e| {
+            source.invalid(&parse_field(&e.path().to_string()), e.inner().to_string())
+        })?;
+        if lock.version != 1 {
+            return Err(source.invalid(
+                &parse_field("version"),
+                format!(
+                    "unsupported lock version {} (this Kiln reads 1)",
+                    lock.version
+                ),
+            ));
+        }
+        Ok(lock)
+    }
+
+    /// Checks a module before it is compiled: its digest must be pinned. Returns the
+    /// name it is pinned as, which its `describe` must then confirm.
+    pub fn check(&self, file: &str, digest: &str) -> std::result::Result<&str, String> {
+        if let Some((name, _)) = self.definitions.iter().find(|(_, p)| p.sha256 == digest) {
+            return Ok(name);
+        }
+        let file_name = Path::new(file)
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or(file);
+        match self.definitions.iter().find(|(_, p)| p.file == file_name) {
+            Some((name, pin)) => Err(format!(
+                "sha256 {digest} does not match the digest pinned for \"{name}\" ({}); \
+                 re-run `kiln definitions lock` if the change is intended",
+                pin.sha256
+            )),
+            None => Err(format!(
+                "is not pinned in the lock file (sha256 {digest}); pinning is on, so only \
+                 listed definitions load"
+            )),
+        }
+    }
+
+    /// The lock file's text: YAML with a header that says what it is.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::from(
+            "# Written by `kiln definitions lock`. With `lock:` in the platform configuration,\n\
+             # Kiln loads only these definitions, with exactly these digests.\n",
+        );
+        let value = serde_json::to_value(self).expect("a lock is plain data");
+        crate::manifest::yaml::document(&value, &mut out);
+        out.push('\n');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,165 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Platform> {
+    Platform::parse(Source::parse("platform.yaml", text)?, Path::new("."))
+}
+
+fn error(text: &str) -> String {
+    parse(text).expect_err("should be refused").to_string()
+}
+
+#[test]
+fn an_empty_file_keeps_every_default() {
+    let platform = parse("").unwrap();
+    assert_eq!(platform.limits, LimitPolicy::default());
+    assert!(platform.lock.is_none());
+    assert!(platform.policies.is_empty());
+}
+
+#[test]
+fn reads_limits_with_units_and_per_definition_overrides() {
+    let platform = parse(
+        "limits:\n  time: 250ms\n  fuel: 500M\n  memory: 64Mi\n  tableElements: 5000\n  \
+         stack: 512Ki\n  output: 1Mi\n  objects: 20\ndefinitions:\n  heavy:\n    limits:\n      \
+         fuel: 2G\n      time: 2s\n",
+    )
+    .unwrap();
+    let defaults = platform.limits.defaults;
+    assert_eq!(defaults.time, Duration::from_millis(250));
+    assert_eq!(defaults.fuel, Some(500_000_000));
+    assert_eq!(defaults.memory, 64 << 20);
+    assert_eq!(defaults.table_elements, 5000);
+    assert_eq!(defaults.stack, 512 << 10);
+    assert_eq!(defaults.output, 1 << 20);
+    assert_eq!(defaults.objects, 20);
+    let heavy = platform.limits.of("heavy");
+    assert_eq!(heavy.fuel, Some(2_000_000_000));
+    assert_eq!(heavy.time, Duration::from_secs(2));
+    // What the override does not set comes from the file's defaults.
+    assert_eq!(heavy.memory, 64 << 20);
+    assert_eq!(platform.limits.of("other"), &defaults);
+}
+
+#[test]
+fn reads_policies_in_order_with_their_action() {
+    let platform = parse(
+        "policies:\n  - type: require-labels\n    properties: {labels: [team]}\n  \
+         - type: disallow-latest-tag\n    action: warn\n",
+    )
+    .unwrap();
+    let names: Vec<&str> = platform
+        .policies
+        .iter()
+        .map(|p| p.type_name.as_str())
+        .collect();
+    assert_eq!(names, ["require-labels", "disallow-latest-tag"]);
+    assert_eq!(platform.policies[0].action, Action::Deny);
+    assert_eq!(platform.policies[1].action, Action::Warn);
+    assert_eq!(
+        platform.policies[0].properties["labels"],
+        serde_json::json!(["team"])
+    );
+    assert_eq!(platform.policies[1].site.to_string(), "platform.yaml:4:5: ");
+}
+
+#[test]
+fn refuses_an_unknown_key_with_its_line() {
+    let e = error("limits:\n  fule: 5M\n");
+    assert!(
+        e.starts_with("platform.yaml:2:9: field \"limits.fule\": unknown field `fule`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn refuses_bad_quantities_with_their_field() {
+    let e = error("limits:\n  memory: 64MB\n");
+    assert!(
+        e.contains("field \"limits.memory\": unknown unit \"MB\" for a size (use Ki, Mi, Gi)"),
+        "{e}"
+    );
+    let e = error("limits:\n  time: 5\n");
+    assert!(e.contains("field \"limits.time\": write a unit"), "{e}");
+    let e = error("limits:\n  fuel: 0\n");
+    assert!(e.contains("fuel must be more than zero"), "{e}");
+    let e = error("limits:\n  fuel: lots\n");
+    assert!(
+        e.contains("\"lots\" does not start with a whole number"),
+        "{e}"
+    );
+    let e = error("definitions:\n  x:\n    limits:\n      stack: 2Mi\n");
+    assert!(
+        e.contains("field \"definitions.x.limits.stack\": the stack limit is one"),
+        "{e}"
+    );
+    let e = error("policies:\n  - type: x\n    action: block\n");
+    assert!(
+        e.contains("field \"policies[0].action\": unknown variant `block`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_missing_lock_file_is_an_error_at_the_lock_key() {
+    let e = error("lock: does-not-exist.lock\n");
+    assert!(
+        e.contains("platform.yaml:1:7: field \"lock\": cannot use the lock file"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_lock_checks_digests_before_anything_runs() {
+    let mut lock = Lock {
+        version: 1,
+        definitions: BTreeMap::new(),
+    };
+    lock.definitions.insert(
+        "my-trait".into(),
+        Pin {
+            file: "my-trait.wasm".into(),
+            sha256: "aa".repeat(32),
+        },
+    );
+    assert_eq!(
+        lock.check("defs/other-name.wasm", &"aa".repeat(32)),
+        Ok("my-trait")
+    );
+    let e = lock
+        .check("defs/my-trait.wasm", &"bb".repeat(32))
+        .unwrap_err();
+    assert!(
+        e.contains("does not match the digest pinned for \"my-trait\""),
+        "{e}"
+    );
+    let e = lock.check("defs/new.wasm", &"cc".repeat(32)).unwrap_err();
+    assert!(e.contains("is not pinned in the lock file"), "{e}");
+}
+
+#[test]
+fn a_lock_reads_back_what_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lock = Lock {
+        version: 1,
+        definitions: BTreeMap::new(),
+    };
+    lock.definitions.insert(
+        "b".into(),
+        Pin {
+            file: "b: odd.wasm".into(),
+            sha256: "01".repeat(32),
+        },
+    );
+    let path = dir.path().join("kiln.lock");
+    std::fs::write(&path, lock.to_yaml()).unwrap();
+    assert_eq!(Lock::read(&path).unwrap(), lock);
+    let empty = Lock {
+        version: 1,
+        definitions: BTreeMap::new(),
+    };
+    std::fs::write(&path, empty.to_yaml()).unwrap();
+    assert_eq!(Lock::read(&path).unwrap(), empty);
+    std::fs::write(&path, "version: 2\ndefinitions: {}\n").unwrap();
+    let e = Lock::read(&path).unwrap_err().to_string();
+    assert!(e.contains("unsupported lock version 2"), "{e}");
+}

@@ -1,0 +1,721 @@
+//! `kiln test`: test files for definitions and policies, run in the real sandbox with the
+//! real limits.
+//!
+//! A test file (`*.test.yaml`) names the definitions under test and holds cases. Each case
+//! renders a whole application or a component fragment and checks what came out: objects
+//! and fields, a snapshot of the whole output, an expected error, policy denials or
+//! warnings.
+//!
+//! ```yaml
+//! definitions: [../target/wasm32-wasip2/release/my_trait.wasm]  # files or directories
+//! platform: ../kiln-platform.yaml   # optional: its limits and policies
+//! policies:                         # optional: the platform policies of every case
+//!   - type: require-labels
+//!     properties: { labels: [team] }
+//! tests:
+//!   - name: scales the deployment
+//!     component:                    # or `app: |` with a whole application
+//!       name: api
+//!       type: webservice
+//!       properties: { image: "nginx:1.27" }
+//!       traits: [{ type: scaler, properties: { replicas: 3 } }]
+//!     context: { namespace: prod, clusterVersion: "1.29", env: prod }
+//!     expect:
+//!       objects:
+//!         - kind: Deployment
+//!           name: api
+//!           fields: { spec.replicas: 3, 'metadata.labels["app.oam.dev/component"]': api }
+//!       count: 1
+//!       snapshot: snapshots/scaler.yaml   # `kiln test --update` writes it
+//! ```
+//!
+//! Expectations of failure: `error: <pattern>` (the render must fail with a matching
+//! message), `denials: [{policy, object, field, message}]` (exactly these denials), and
+//! `warnings: [{message}]`. A pattern is a substring, or a regular expression between
+//! slashes (`/replicas: \d+/`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::app::{Application, Source};
+use crate::definitions::Registry;
+use crate::error::{Error, Result};
+use crate::guardrails::Violation;
+use crate::manifest::{self, Format};
+use crate::platform::{Action, Platform, PolicyUse};
+use crate::render::{self, ClusterVersion, RenderOptions, parse_field};
+use crate::sandbox::Sandbox;
+
+/// A test file, read and checked.
+#[derive(Debug)]
+pub struct TestFile {
+    /// The file as given.
+    pub path: PathBuf,
+    definitions: Vec<PathBuf>,
+    override_builtins: bool,
+    platform: Platform,
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FileSpec {
+    #[serde(default)]
+    definitions: Vec<PathBuf>,
+    #[serde(default)]
+    override_builtins: bool,
+    platform: Option<PathBuf>,
+    policies: Option<Vec<PolicySpec>>,
+    tests: Vec<CaseSpec>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct PolicySpec {
+    #[serde(rename = "type")]
+    type_name: String,
+    #[serde(default)]
+    properties: Map<String, Value>,
+    #[serde(default)]
+    action: Action,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseSpec {
+    name: String,
+    app: Option<String>,
+    component: Option<Value>,
+    #[serde(default)]
+    context: ContextSpec,
+    policies: Option<Vec<PolicySpec>>,
+    #[serde(default)]
+    expect: Expect,
+}
+
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ContextSpec {
+    namespace: Option<String>,
+    cluster_version: Option<String>,
+    #[serde(default)]
+    api_versions: Vec<String>,
+    revision: Option<String>,
+    env: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    #[serde(default)]
+    objects: Vec<ObjectSpec>,
+    count: Option<usize>,
+    snapshot: Option<PathBuf>,
+    error: Option<String>,
+    denials: Option<Vec<DenialSpec>>,
+    #[serde(default)]
+    warnings: Vec<WarningSpec>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct ObjectSpec {
+    kind: String,
+    name: Option<String>,
+    #[serde(default)]
+    fields: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct DenialSpec {
+    policy: Option<String>,
+    object: Option<String>,
+    field: Option<String>,
+    message: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct WarningSpec {
+    message: String,
+}
+
+/// One case of a test file.
+#[derive(Debug)]
+struct Case {
+    name: String,
+    app: String,
+    context: ContextSpec,
+    policies: Option<Vec<PolicyUse>>,
+    expect: Expect,
+}
+
+/// How one case ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    /// Passed after writing its snapshot (`--update`).
+    Updated,
+    /// Why it failed, for people.
+    Failed(String),
+}
+
+/// The result of one case.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// `<file> :: <case name>`.
+    pub name: String,
+    pub outcome: Outcome,
+}
+
+/// The test files at `path`: the file itself, or every `*.test.yaml` under the directory
+/// (skipping `target` and hidden directories), sorted.
+pub fn discover(path: &Path) -> Result<Vec<PathBuf>> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    if !std::fs::metadata(path).map_err(io(path))?.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut found = Vec::new();
+    let mut dirs = vec![path.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
+            let entry = entry.map_err(io(&dir))?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().map_err(io(&path))?.is_dir() {
+                if name != "target" && !name.starts_with('.') {
+                    dirs.push(path);
+                }
+            } else if name.ends_with(".test.yaml") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+impl TestFile {
+    /// Reads and checks a test file.
+    pub fn read(path: &Path) -> Result<TestFile> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let source = Source::parse(path.display().to_string(), &text)?;
+        let spec: FileSpec =
+            serde_path_to_error::deserialize(source.root.to_json()).map_err(|e| {
+                source.invalid(&parse_field(&e.path().to_string()), e.inner().to_string())
+            })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut platform = match &spec.platform {
+            Some(p) => Platform::read(&base.join(p))?,
+            None => Platform::default(),
+        };
+        if let Some(policies) = &spec.policies {
+            platform.policies = policy_uses(&source, "policies", policies);
+        }
+        let cases = spec
+            .tests
+            .into_iter()
+            .enumerate()
+            .map(|(i, case)| {
+                let at = format!("tests[{i}]");
+                let app = match (case.app, case.component) {
+                    (Some(app), None) => app,
+                    (None, Some(component)) => serde_json::json!({
+                        "apiVersion": "core.oam.dev/v1beta1",
+                        "kind": "Application",
+                        "metadata": {"name": "test-app"},
+                        "spec": {"components": [component]},
+                    })
+                    .to_string(),
+                    _ => {
+                        return Err(source.invalid(
+                            &parse_field(&at),
+                            "give either `app` (a whole application) or `component`",
+                        ));
+                    }
+                };
+                Ok(Case {
+                    name: case.name,
+                    app,
+                    context: case.context,
+                    policies: case
+                        .policies
+                        .map(|p| policy_uses(&source, &format!("{at}.policies"), &p)),
+                    expect: case.expect,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(TestFile {
+            path: path.to_path_buf(),
+            definitions: spec.definitions.iter().map(|d| base.join(d)).collect(),
+            override_builtins: spec.override_builtins,
+            platform,
+            cases,
+        })
+    }
+
+    /// The sandbox limits the file's platform sets.
+    pub fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
+    /// Runs every case with `sandbox`; with `update`, writes snapshots instead of comparing
+    /// them.
+    pub fn run(&self, sandbox: &Sandbox, update: bool) -> Result<Vec<CaseResult>> {
+        let mut registry = Registry::builtin();
+        if let Some(lock) = &self.platform.lock {
+            registry.pin(lock.clone());
+        }
+        for dir_or_file in &self.definitions {
+            add_definitions(&mut registry, sandbox, dir_or_file, self.override_builtins)?;
+        }
+        Ok(self
+            .cases
+            .iter()
+            .map(|case| CaseResult {
+                name: format!("{} :: {}", self.path.display(), case.name),
+                outcome: self.run_case(sandbox, &registry, case, update),
+            })
+            .collect())
+    }
+
+    fn run_case(
+        &self,
+        sandbox: &Sandbox,
+        registry: &Registry,
+        case: &Case,
+        update: bool,
+    ) -> Outcome {
+        let file = format!("{} [{}]", self.path.display(), case.name);
+        let rendered = render_case(sandbox, registry, &self.platform, case, &file);
+        let failures = match rendered {
+            Ok((rendered, app_name)) => self.check_success(case, &rendered, &app_name, update),
+            Err(error) => check_failure(&case.expect, &error),
+        };
+        match failures {
+            Ok(updated) if updated => Outcome::Updated,
+            Ok(_) => Outcome::Passed,
+            Err(problems) => Outcome::Failed(problems.join("\n")),
+        }
+    }
+
+    /// Checks a successful render; `Ok(true)` when a snapshot was written.
+    fn check_success(
+        &self,
+        case: &Case,
+        rendered: &render::Rendered,
+        app_name: &str,
+        update: bool,
+    ) -> std::result::Result<bool, Vec<String>> {
+        let expect = &case.expect;
+        let mut problems = Vec::new();
+        if let Some(pattern) = &expect.error {
+            problems.push(format!(
+                "expected an error matching {pattern:?}, but the render succeeded"
+            ));
+        }
+        if let Some(denials) = &expect.denials
+            && !denials.is_empty()
+        {
+            problems.push(format!(
+                "expected {} denial(s), but the policies allowed the application",
+                denials.len()
+            ));
+        }
+        for spec in &expect.objects {
+            if let Err(problem) = check_object(spec, &rendered.objects) {
+                problems.push(problem);
+            }
+        }
+        if let Some(count) = expect.count
+            && count != rendered.objects.len()
+        {
+            problems.push(format!(
+                "expected {count} objects, got {}: {}",
+                rendered.objects.len(),
+                rendered
+                    .objects
+                    .iter()
+                    .map(|o| object_label(&o.value))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        check_warnings(&expect.warnings, &rendered.warnings, &mut problems);
+        let mut updated = false;
+        if let Some(snapshot) = &expect.snapshot {
+            let text = manifest::write(&rendered.objects, Format::Yaml, app_name, false);
+            let base = self.path.parent().unwrap_or(Path::new("."));
+            match compare_snapshot(&base.join(snapshot), &text, update) {
+                Ok(wrote) => updated = wrote,
+                Err(problem) => problems.push(problem),
+            }
+        }
+        if problems.is_empty() {
+            Ok(updated)
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+fn add_definitions(
+    registry: &mut Registry,
+    sandbox: &Sandbox,
+    path: &Path,
+    override_builtins: bool,
+) -> Result<()> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if std::fs::metadata(path).map_err(io)?.is_dir() {
+        return registry.add_dir(sandbox, path, override_builtins);
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    registry.add_modules(
+        sandbox,
+        vec![(path.display().to_string(), bytes)],
+        override_builtins,
+    )
+}
+
+fn policy_uses(source: &Source, at: &str, specs: &[PolicySpec]) -> Vec<PolicyUse> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| PolicyUse {
+            type_name: p.type_name.clone(),
+            properties: p.properties.clone(),
+            action: p.action,
+            site: source.site(&parse_field(&format!("{at}[{i}]"))),
+        })
+        .collect()
+}
+
+/// Renders a case's application; returns the objects and the application's name.
+fn render_case(
+    sandbox: &Sandbox,
+    registry: &Registry,
+    platform: &Platform,
+    case: &Case,
+    file: &str,
+) -> Result<(render::Rendered, String)> {
+    let source = Source::parse(file, &case.app)?;
+    let app = Application::from_source(source, &|name: &str| registry.is_trait(name))?;
+    let selected = crate::environment::select_environment(&app, case.context.env.as_deref())?;
+    let app = selected.app;
+    let cluster_version = match &case.context.cluster_version {
+        Some(text) => text
+            .parse::<ClusterVersion>()
+            .map_err(|message| Error::Invalid {
+                site: Box::default(),
+                message: format!("context.clusterVersion: {message}"),
+            })?,
+        None => render::DEFAULT_CLUSTER_VERSION,
+    };
+    let options = RenderOptions {
+        namespace: case.context.namespace.clone(),
+        cluster_version,
+        api_versions: case.context.api_versions.clone(),
+        revision: case.context.revision.clone().unwrap_or_default(),
+        policies: case
+            .policies
+            .clone()
+            .unwrap_or_else(|| platform.policies.clone()),
+    };
+    let mut rendered = render::render_app(sandbox, registry, &app, &options)?;
+    rendered.warnings.extend(selected.warnings);
+    Ok((rendered, app.name))
+}
+
+/// Checks a failed render against what the case expected of failure.
+fn check_failure(expect: &Expect, error: &Error) -> std::result::Result<bool, Vec<String>> {
+    let message = error.to_string();
+    if let Some(denials) = &expect.denials {
+        let Error::Denied(actual) = error else {
+            return Err(vec![format!(
+                "expected denials, but the render failed otherwise:\n{message}"
+            )]);
+        };
+        return check_denials(denials, actual).map(|()| false);
+    }
+    match &expect.error {
+        Some(pattern) if matches(pattern, &message) => Ok(false),
+        Some(pattern) => Err(vec![format!(
+            "expected an error matching {pattern:?}, got:\n{message}"
+        )]),
+        None => Err(vec![format!("the render failed:\n{message}")]),
+    }
+}
+
+/// Every expected denial matches one actual denial, and every actual one is expected.
+fn check_denials(
+    expected: &[DenialSpec],
+    actual: &[Violation],
+) -> std::result::Result<(), Vec<String>> {
+    let mut unmatched: Vec<&Violation> = actual.iter().collect();
+    let mut problems = Vec::new();
+    for spec in expected {
+        let found = unmatched.iter().position(|v| {
+            spec.policy.as_ref().is_none_or(|p| *p == v.policy)
+                && spec.object.as_ref().is_none_or(|o| *o == v.object)
+                && spec
+                    .field
+                    .as_ref()
+                    .is_none_or(|f| Some(f) == v.field.as_ref())
+                && spec.message.as_ref().is_none_or(|m| matches(m, &v.message))
+        });
+        match found {
+            Some(i) => {
+                unmatched.remove(i);
+            }
+            None => problems.push(format!(
+                "no denial matches {{policy: {}, object: {}, field: {}, message: {}}}",
+                spec.policy.as_deref().unwrap_or("*"),
+                spec.object.as_deref().unwrap_or("*"),
+                spec.field.as_deref().unwrap_or("*"),
+                spec.message.as_deref().unwrap_or("*"),
+            )),
+        }
+    }
+    for v in unmatched {
+        problems.push(format!("unexpected denial: {v}"));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+fn check_warnings(expected: &[WarningSpec], actual: &[String], problems: &mut Vec<String>) {
+    for spec in expected {
+        if !actual.iter().any(|w| matches(&spec.message, w)) {
+            problems.push(format!(
+                "no warning matches {:?}; warnings: {}",
+                spec.message,
+                if actual.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    actual.join(" | ")
+                }
+            ));
+        }
+    }
+}
+
+/// One expected object: some rendered object of that kind (and name) has every field.
+fn check_object(
+    spec: &ObjectSpec,
+    objects: &[manifest::Object],
+) -> std::result::Result<(), String> {
+    let candidates: Vec<&Value> = objects
+        .iter()
+        .map(|o| &o.value)
+        .filter(|v| v["kind"] == spec.kind.as_str())
+        .filter(|v| {
+            spec.name
+                .as_ref()
+                .is_none_or(|n| v["metadata"]["name"] == n.as_str())
+        })
+        .collect();
+    let wanted = match &spec.name {
+        Some(name) => format!("{} \"{name}\"", spec.kind),
+        None => spec.kind.clone(),
+    };
+    if candidates.is_empty() {
+        let all: Vec<String> = objects.iter().map(|o| object_label(&o.value)).collect();
+        return Err(format!(
+            "no {wanted} was rendered (rendered: {})",
+            all.join(", ")
+        ));
+    }
+    let mut first_miss = None;
+    for candidate in &candidates {
+        let misses: Vec<String> = spec
+            .fields
+            .iter()
+            .filter_map(|(path, expected)| {
+                let actual = lookup(candidate, path);
+                (actual.as_ref() != Some(expected)).then(|| {
+                    format!(
+                        "{path}: expected {expected}, got {}",
+                        actual.map_or("nothing".to_string(), |v| v.to_string())
+                    )
+                })
+            })
+            .collect();
+        if misses.is_empty() {
+            return Ok(());
+        }
+        first_miss.get_or_insert(misses);
+    }
+    Err(format!(
+        "{wanted}: {}",
+        first_miss.unwrap_or_default().join("; ")
+    ))
+}
+
+fn object_label(value: &Value) -> String {
+    format!(
+        "{} \"{}\"",
+        value["kind"].as_str().unwrap_or("?"),
+        value["metadata"]["name"].as_str().unwrap_or("?")
+    )
+}
+
+/// The value at a dotted path: `spec.replicas`, `containers[0].image`,
+/// `metadata.labels["app.oam.dev/name"]`. An absent field is `None`.
+fn lookup(value: &Value, path: &str) -> Option<Value> {
+    let mut current = value;
+    let mut rest = path;
+    while !rest.is_empty() {
+        rest = rest.strip_prefix('.').unwrap_or(rest);
+        if let Some(after) = rest.strip_prefix("[\"") {
+            let end = after.find("\"]")?;
+            current = current.get(&after[..end])?;
+            rest = &after[end + 2..];
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let end = after.find(']')?;
+            current = current.get(after[..end].parse::<usize>().ok()?)?;
+            rest = &after[end + 1..];
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            current = current.get(&rest[..end])?;
+            rest = &rest[end..];
+        }
+    }
+    Some(current.clone())
+}
+
+/// A substring, or a regular expression between slashes.
+fn matches(pattern: &str, text: &str) -> bool {
+    match pattern
+        .strip_prefix('/')
+        .and_then(|p| p.strip_suffix('/'))
+        .filter(|p| !p.is_empty())
+    {
+        Some(re) => regex::Regex::new(re).is_ok_and(|re| re.is_match(text)),
+        None => text.contains(pattern),
+    }
+}
+
+/// Compares `text` with the snapshot at `path`, or writes it (atomically) when `update`.
+/// `Ok(true)`: written.
+fn compare_snapshot(path: &Path, text: &str, update: bool) -> std::result::Result<bool, String> {
+    let existing = std::fs::read_to_string(path).ok();
+    if existing.as_deref() == Some(text) {
+        return Ok(false);
+    }
+    if update {
+        write_atomically(path, text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        return Ok(true);
+    }
+    let Some(existing) = existing else {
+        return Err(format!(
+            "snapshot {} does not exist; run `kiln test --update` to write it",
+            path.display()
+        ));
+    };
+    let mut diff = String::new();
+    for (i, (want, got)) in existing.lines().zip(text.lines()).enumerate() {
+        if want != got {
+            let _ = write!(
+                diff,
+                "line {}:\n  snapshot: {want}\n  rendered: {got}",
+                i + 1
+            );
+            break;
+        }
+    }
+    if diff.is_empty() {
+        let _ = write!(
+            diff,
+            "the snapshot has {} lines, the render {}",
+            existing.lines().count(),
+            text.lines().count()
+        );
+    }
+    Err(format!(
+        "the output differs from snapshot {} ({diff}); run `kiln test --update` if the change is intended",
+        path.display()
+    ))
+}
+
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(text.as_bytes())?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn looks_up_dotted_paths_indexes_and_quoted_keys() {
+        let v = json!({"spec": {"containers": [{"image": "x"}]},
+                       "metadata": {"labels": {"app.oam.dev/name": "shop"}}});
+        assert_eq!(lookup(&v, "spec.containers[0].image"), Some(json!("x")));
+        assert_eq!(
+            lookup(&v, "metadata.labels[\"app.oam.dev/name\"]"),
+            Some(json!("shop"))
+        );
+        assert_eq!(lookup(&v, "spec.containers[1]"), None);
+        assert_eq!(lookup(&v, "spec.missing"), None);
+    }
+
+    #[test]
+    fn patterns_are_substrings_or_slashed_regexes() {
+        assert!(matches("replicas", "bad replicas: 3"));
+        assert!(matches("/replicas: \\d+/", "bad replicas: 3"));
+        assert!(!matches("/^replicas/", "bad replicas: 3"));
+        assert!(matches("/", "a/b"));
+    }
+
+    #[test]
+    fn denials_must_match_exactly_the_expected_set() {
+        let actual = vec![Violation {
+            policy: "p".into(),
+            object: "Deployment/default/api".into(),
+            component: "api".into(),
+            field: Some("metadata.labels.team".into()),
+            message: "lacks the label \"team\"".into(),
+        }];
+        let spec = |message: &str| DenialSpec {
+            policy: Some("p".into()),
+            object: None,
+            field: None,
+            message: Some(message.into()),
+        };
+        assert!(check_denials(&[spec("team")], &actual).is_ok());
+        let problems = check_denials(&[spec("owner")], &actual).unwrap_err();
+        assert!(problems[0].starts_with("no denial matches"), "{problems:?}");
+        assert!(
+            problems[1].starts_with("unexpected denial: policy \"p\""),
+            "{problems:?}"
+        );
+        assert!(check_denials(&[], &actual).is_err());
+    }
+}
