@@ -41,6 +41,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::app::yaml::{Node, NodeValue, Position};
 use crate::app::{Application, Source};
 use crate::definitions::Registry;
 use crate::error::{Error, Result};
@@ -149,7 +150,8 @@ struct WarningSpec {
 #[derive(Debug)]
 struct Case {
     name: String,
-    app: String,
+    /// The application document, its positions those of the test file.
+    app: Node,
     context: ContextSpec,
     policies: Option<Vec<PolicyUse>>,
     expect: Expect,
@@ -229,15 +231,10 @@ impl TestFile {
             .enumerate()
             .map(|(i, case)| {
                 let at = format!("tests[{i}]");
+                let node = |key: &str| source.root.locate(&parse_field(&format!("{at}.{key}")));
                 let app = match (case.app, case.component) {
-                    (Some(app), None) => app,
-                    (None, Some(component)) => serde_json::json!({
-                        "apiVersion": "core.oam.dev/v1beta1",
-                        "kind": "Application",
-                        "metadata": {"name": "test-app"},
-                        "spec": {"components": [component]},
-                    })
-                    .to_string(),
+                    (Some(app), None) => embedded_app(&source, &text, &app, node("app"))?,
+                    (None, Some(_)) => wrap_component(node("component")),
                     _ => {
                         return Err(source.invalid(
                             &parse_field(&at),
@@ -297,8 +294,11 @@ impl TestFile {
         case: &Case,
         update: bool,
     ) -> Outcome {
-        let file = format!("{} [{}]", self.path.display(), case.name);
-        let rendered = render_case(sandbox, registry, &self.platform, case, &file);
+        let source = Source {
+            file: self.path.display().to_string(),
+            root: case.app.clone(),
+        };
+        let rendered = render_case(sandbox, registry, &self.platform, case, source);
         let failures = match rendered {
             Ok((rendered, app_name)) => self.check_success(case, &rendered, &app_name, update),
             Err(error) => check_failure(&case.expect, &error),
@@ -370,6 +370,74 @@ impl TestFile {
     }
 }
 
+/// Parses an `app: |` text; positions are moved to where the text sits in the test file.
+/// A block scalar's node starts at its first content line, and every line of it has the
+/// same indentation; a quoted scalar keeps positions relative to its text.
+fn embedded_app(source: &Source, file_text: &str, text: &str, at: &Node) -> Result<Node> {
+    let at_text = file_text
+        .lines()
+        .nth(at.position.line.saturating_sub(1))
+        .and_then(|line| line.get(at.position.column.saturating_sub(1)..))
+        .unwrap_or("");
+    let first = text.lines().next().unwrap_or("");
+    let (line_offset, column_offset) = if !first.is_empty() && at_text.starts_with(first) {
+        (at.position.line - 1, at.position.column - 1)
+    } else {
+        (0, 0)
+    };
+    let shifted = |p: Position| Position {
+        line: p.line + line_offset,
+        column: p.column + column_offset,
+    };
+    let mut node = crate::app::yaml::parse(text).map_err(|e| Error::Syntax {
+        site: Box::new(crate::error::Site {
+            file: Some(source.file.clone()),
+            position: Some({
+                let p = shifted(e.position);
+                (p.line, p.column)
+            }),
+            ..Default::default()
+        }),
+        message: e.message,
+    })?;
+    shift(&mut node, &shifted);
+    Ok(node)
+}
+
+fn shift(node: &mut Node, shifted: &impl Fn(Position) -> Position) {
+    node.position = shifted(node.position);
+    match &mut node.value {
+        NodeValue::Seq(items) => items.iter_mut().for_each(|n| shift(n, shifted)),
+        NodeValue::Map(entries) => entries.iter_mut().for_each(|(_, n)| shift(n, shifted)),
+        _ => {}
+    }
+}
+
+/// A component fragment inside an application named `test-app`, keeping the fragment's
+/// positions in the test file.
+fn wrap_component(component: &Node) -> Node {
+    let at = |value| Node {
+        position: component.position,
+        value,
+    };
+    let text = |s: &str| at(NodeValue::String(s.to_string()));
+    at(NodeValue::Map(vec![
+        ("apiVersion".into(), text("core.oam.dev/v1beta1")),
+        ("kind".into(), text("Application")),
+        (
+            "metadata".into(),
+            at(NodeValue::Map(vec![("name".into(), text("test-app"))])),
+        ),
+        (
+            "spec".into(),
+            at(NodeValue::Map(vec![(
+                "components".into(),
+                at(NodeValue::Seq(vec![component.clone()])),
+            )])),
+        ),
+    ]))
+}
+
 fn add_definitions(
     registry: &mut Registry,
     sandbox: &Sandbox,
@@ -410,9 +478,8 @@ fn render_case(
     registry: &Registry,
     platform: &Platform,
     case: &Case,
-    file: &str,
+    source: Source,
 ) -> Result<(render::Rendered, String)> {
-    let source = Source::parse(file, &case.app)?;
     let app = Application::from_source(source, &|name: &str| registry.is_trait(name))?;
     let selected = crate::environment::select_environment(&app, case.context.env.as_deref())?;
     let app = selected.app;
@@ -548,8 +615,9 @@ fn check_object(
             .fields
             .iter()
             .filter_map(|(path, expected)| {
+                // `~` (null) expects the field absent or null.
                 let actual = lookup(candidate, path);
-                (actual.as_ref() != Some(expected)).then(|| {
+                (actual.clone().unwrap_or(Value::Null) != *expected).then(|| {
                     format!(
                         "{path}: expected {expected}, got {}",
                         actual.map_or("nothing".to_string(), |v| v.to_string())
@@ -672,6 +740,20 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_embedded_app_keeps_its_lines_in_the_test_file() {
+        let text = "tests:\n  - name: x\n    app: |\n      kind: Application\n      metadata:\n        name: a\n";
+        let source = Source::parse("t.test.yaml", text).unwrap();
+        let at = source.root.locate(&parse_field("tests[0].app"));
+        let app = at.value.clone();
+        let NodeValue::String(app) = app else {
+            panic!("a string")
+        };
+        let node = embedded_app(&source, text, &app, at).unwrap();
+        let name = node.locate(&parse_field("metadata.name"));
+        assert_eq!((name.position.line, name.position.column), (6, 15));
+    }
 
     #[test]
     fn looks_up_dotted_paths_indexes_and_quoted_keys() {

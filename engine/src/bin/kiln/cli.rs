@@ -84,9 +84,9 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct TestArgs {
-    /// A test file, or a directory searched for `*.test.yaml`.
+    /// Test files, or directories searched for `*.test.yaml`.
     #[arg(default_value = ".")]
-    path: PathBuf,
+    paths: Vec<PathBuf>,
 
     /// Write snapshot files instead of comparing against them.
     #[arg(long)]
@@ -259,12 +259,13 @@ fn new_definition(args: &NewArgs) -> Result<Output> {
 /// `kiln test`: every case of every file, reported like `cargo test`.
 fn test(args: &Args, test_args: &TestArgs) -> Result<Output> {
     let started = std::time::Instant::now();
-    let files = testsuite::discover(&test_args.path)?;
-    if files.is_empty() {
-        bail!(
-            "{}: no test files (*.test.yaml) found",
-            test_args.path.display()
-        );
+    let mut files = Vec::new();
+    for path in &test_args.paths {
+        let found = testsuite::discover(path)?;
+        if found.is_empty() {
+            bail!("{}: no test files (*.test.yaml) found", path.display());
+        }
+        files.extend(found);
     }
     let mut out = String::new();
     let (mut passed, mut updated, mut failures) = (0, 0, Vec::new());
