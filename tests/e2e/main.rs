@@ -13,5 +13,6 @@ mod hostile;
 mod kubevela_builtin;
 mod kubevela_dryrun;
 mod kubevela_fixtures;
+mod platform;
 mod render;
 mod sandbox_limits;
