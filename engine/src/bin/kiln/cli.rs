@@ -569,7 +569,12 @@ fn list(sandbox: &Sandbox, registry: &Registry) -> Result<Output> {
         if of_kind.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "{}s:", capitalised(&kind.to_string()));
+        let heading = match kind {
+            Kind::Workload => "Workloads (component types)",
+            Kind::Trait => "Traits",
+            Kind::Policy => "Policies (set in the platform configuration)",
+        };
+        let _ = writeln!(out, "{heading}:");
         for name in of_kind {
             let module = loaded.get(name).expect("loaded above");
             let origin = match registry.origin(name) {
@@ -597,14 +602,6 @@ fn list(sandbox: &Sandbox, registry: &Registry) -> Result<Output> {
         warnings: Vec::new(),
         failed: false,
     })
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 fn show(sandbox: &Sandbox, registry: &Registry, name: &str) -> Result<Output> {
