@@ -187,7 +187,7 @@ impl Repository {
         let dir = cap_std::fs::Dir::open_ambient_dir(root, cap_std::ambient_authority()).map_err(
             |source| Error::Io {
                 path: root.to_path_buf(),
-                source,
+                error: source,
             },
         )?;
         Ok(Repository { dir })

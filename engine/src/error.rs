@@ -86,11 +86,11 @@ impl fmt::Display for Limit {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file or directory could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// Shown in the message (not as a `source`, which would print it twice).
+        error: std::io::Error,
     },
 
     /// The application file is not well-formed YAML or JSON.
@@ -154,9 +154,13 @@ pub enum Error {
         conflict: Box<crate::patch::PatchError>,
     },
 
-    /// The platform's guardrail policies deny the application: every denial.
-    #[error("the platform's policies deny this application:{}", .0.iter().map(|v| format!("\n  - {v}")).collect::<String>())]
-    Denied(Vec<crate::guardrails::Violation>),
+    /// The platform's guardrail policies deny the application: every denial, and the
+    /// policies' warnings (which would otherwise be lost with the output).
+    #[error("the platform's policies deny this application:{}{}", violations.iter().map(|v| format!("\n  - {v}")).collect::<String>(), warnings.iter().map(|w| format!("\n{w}")).collect::<String>())]
+    Denied {
+        violations: Vec<crate::guardrails::Violation>,
+        warnings: Vec<String>,
+    },
 
     /// Several independent errors (e.g. one per component).
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]

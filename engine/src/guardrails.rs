@@ -14,7 +14,7 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::app::Application;
-use crate::definitions::{Kind, Registry};
+use crate::definitions::Registry;
 use crate::error::{Error, Result, Site};
 use crate::manifest::{self, Object};
 
@@ -64,32 +64,12 @@ pub fn enforce(
 ) -> Result<()> {
     let policies = &options.policies;
     let Rendered { objects, warnings } = rendered;
+    let first_policy_warning = warnings.len();
     if policies.is_empty() {
         return Ok(());
     }
     for policy in policies {
-        match registry.kind(&policy.type_name) {
-            Some(Kind::Policy) => {}
-            other => {
-                let what = match other {
-                    Some(kind) => format!("is a {kind}, not a policy"),
-                    None => match registry.suggest(&policy.type_name, Kind::Policy) {
-                        Some(s) => format!("is not a known policy (did you mean \"{s}\"?)"),
-                        None => format!(
-                            "is not a known policy; known policies: {}",
-                            registry.names_of(Kind::Policy).join(", ")
-                        ),
-                    },
-                };
-                return Err(Error::Invalid {
-                    site: Box::new(Site {
-                        field: Some("type".into()),
-                        ..policy.site.clone()
-                    }),
-                    message: format!("\"{}\" {what}", policy.type_name),
-                });
-            }
-        }
+        policy.check_kind(registry)?;
     }
     let names: BTreeSet<&str> = policies.iter().map(|p| p.type_name.as_str()).collect();
     let modules = registry.load(sandbox, &names)?;
@@ -183,7 +163,10 @@ pub fn enforce(
     if denials.is_empty() {
         Ok(())
     } else {
-        Err(Error::Denied(denials))
+        Err(Error::Denied {
+            violations: denials,
+            warnings: warnings[first_policy_warning..].to_vec(),
+        })
     }
 }
 

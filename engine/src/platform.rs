@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::app::Source;
+use crate::definitions::{Kind, Registry};
 use crate::error::{Error, Result, Site};
 use crate::render::parse_field;
 use crate::sandbox::{LimitPolicy, Limits};
@@ -41,12 +42,42 @@ use crate::sandbox::{LimitPolicy, Limits};
 /// The platform configuration file, parsed.
 #[derive(Debug, Clone, Default)]
 pub struct Platform {
-    /// The limits of every definition.
-    pub limits: LimitPolicy,
+    /// The limits of definitions, where no override says otherwise.
+    pub limits: Limits,
+    /// Per-definition overrides: only what each sets.
+    pub overrides: BTreeMap<String, LimitOverride>,
+    /// Where each override is written, for messages.
+    override_sites: BTreeMap<String, Site>,
     /// The pinned digests of external definitions, when pinning is on.
     pub lock: Option<Lock>,
     /// The guardrail policies, in the order they run.
     pub policies: Vec<PolicyUse>,
+}
+
+/// The limits one definition's override sets; the rest come from the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LimitOverride {
+    pub time: Option<Duration>,
+    pub fuel: Option<u64>,
+    pub memory: Option<usize>,
+    pub table_elements: Option<usize>,
+    pub output: Option<usize>,
+    pub objects: Option<usize>,
+}
+
+impl LimitOverride {
+    /// `base` with what this override sets.
+    pub fn apply(&self, base: Limits) -> Limits {
+        Limits {
+            time: self.time.unwrap_or(base.time),
+            fuel: self.fuel.or(base.fuel),
+            memory: self.memory.unwrap_or(base.memory),
+            table_elements: self.table_elements.unwrap_or(base.table_elements),
+            stack: base.stack,
+            output: self.output.unwrap_or(base.output),
+            objects: self.objects.unwrap_or(base.objects),
+        }
+    }
 }
 
 /// A guardrail policy the platform applies to every application.
@@ -60,6 +91,30 @@ pub struct PolicyUse {
     pub action: Action,
     /// Where it is configured (file, line and column), for messages.
     pub site: Site,
+}
+
+impl PolicyUse {
+    /// Checks that the policy names a definition of kind policy.
+    pub fn check_kind(&self, registry: &Registry) -> Result<()> {
+        let problem = match registry.kind(&self.type_name) {
+            Some(Kind::Policy) => return Ok(()),
+            Some(kind) => format!("is a {kind}, not a policy"),
+            None => match registry.suggest(&self.type_name, Kind::Policy) {
+                Some(s) => format!("is not a known policy (did you mean \"{s}\"?)"),
+                None => format!(
+                    "is not a known policy; known policies: {}",
+                    registry.names_of(Kind::Policy).join(", ")
+                ),
+            },
+        };
+        Err(Error::Invalid {
+            site: Box::new(Site {
+                field: Some("type".into()),
+                ..self.site.clone()
+            }),
+            message: format!("\"{}\" {problem}", self.type_name),
+        })
+    }
 }
 
 /// What a policy's denials do.
@@ -128,7 +183,7 @@ impl Platform {
     pub fn read(path: &Path) -> Result<Platform> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Platform::parse(Source::parse(path.display().to_string(), &text)?, base)
@@ -148,19 +203,29 @@ impl Platform {
         })?;
         let at = |path: &str| parse_field(path);
 
-        let defaults = limits(&source, Limits::default(), &file.limits, "limits")?;
-        let mut per_definition = BTreeMap::new();
+        let (defaults, stack) = limit_override(&source, &file.limits, "limits")?;
+        let mut limits = defaults.apply(Limits::default());
+        if let Some(stack) = stack {
+            limits.stack = stack;
+        }
+        let mut overrides = BTreeMap::new();
+        let mut override_sites = BTreeMap::new();
         for (name, settings) in &file.definitions {
             let field = format!("definitions.{name}.limits");
-            if settings.limits.stack.is_some() {
+            let (limits, stack) = limit_override(&source, &settings.limits, &field)?;
+            if stack.is_some() {
                 return Err(source.invalid(
                     &at(&format!("{field}.stack")),
                     "the stack limit is one for the whole process; set it under `limits`",
                 ));
             }
-            per_definition.insert(
+            overrides.insert(name.clone(), limits);
+            override_sites.insert(
                 name.clone(),
-                limits(&source, defaults, &settings.limits, &field)?,
+                Site {
+                    field: Some(format!("definitions.{name}")),
+                    ..source.site(&at(&format!("definitions.{name}")))
+                },
             );
         }
         let lock = match &file.lock {
@@ -181,45 +246,92 @@ impl Platform {
             })
             .collect();
         Ok(Platform {
-            limits: LimitPolicy {
-                defaults,
-                per_definition,
-            },
+            limits,
+            overrides,
+            override_sites,
             lock,
             policies,
         })
     }
+
+    /// The limits of every definition, for the sandbox.
+    pub fn limit_policy(&self) -> LimitPolicy {
+        LimitPolicy {
+            defaults: self.limits,
+            per_definition: self
+                .overrides
+                .iter()
+                .map(|(name, o)| (name.clone(), o.apply(self.limits)))
+                .collect(),
+        }
+    }
+
+    /// Checks the names the configuration uses against the definitions there are: every
+    /// override names a definition, every policy a policy. Typos are errors, with a
+    /// suggestion, at their line.
+    pub fn check_names(&self, registry: &Registry) -> Result<()> {
+        for (name, site) in &self.override_sites {
+            if registry.kind(name).is_none() {
+                let suggestion = [Kind::Workload, Kind::Trait, Kind::Policy]
+                    .into_iter()
+                    .find_map(|k| registry.suggest(name, k))
+                    .map(|s| format!(" (did you mean \"{s}\"?)"))
+                    .unwrap_or_default();
+                return Err(Error::Invalid {
+                    site: Box::new(site.clone()),
+                    message: format!("no definition named \"{name}\"{suggestion}"),
+                });
+            }
+        }
+        self.policies
+            .iter()
+            .try_for_each(|policy| policy.check_kind(registry))
+    }
 }
 
-/// `base` with the limits that `settings` (at `field`) sets.
-fn limits(source: &Source, base: Limits, settings: &LimitSettings, field: &str) -> Result<Limits> {
+/// What `settings` (at `field`) sets, and the stack size if it sets one.
+fn limit_override(
+    source: &Source,
+    settings: &LimitSettings,
+    field: &str,
+) -> Result<(LimitOverride, Option<usize>)> {
     let bad = |key: &str, message: String| {
         source.invalid(&parse_field(&format!("{field}.{key}")), message)
     };
-    let mut limits = base;
-    if let Some(text) = &settings.time {
-        limits.time = duration(text).map_err(|m| bad("time", m))?;
-    }
-    if let Some(text) = &settings.fuel {
-        limits.fuel = Some(count(text).map_err(|m| bad("fuel", m))?);
-    }
-    if let Some(text) = &settings.memory {
-        limits.memory = bytes(text).map_err(|m| bad("memory", m))?;
-    }
-    if let Some(n) = settings.table_elements {
-        limits.table_elements =
-            usize::try_from(n).map_err(|e| bad("tableElements", e.to_string()))?;
-    }
-    if let Some(text) = &settings.stack {
-        limits.stack = bytes(text).map_err(|m| bad("stack", m))?;
-    }
-    if let Some(text) = &settings.output {
-        limits.output = bytes(text).map_err(|m| bad("output", m))?;
-    }
-    if let Some(n) = settings.objects {
-        limits.objects = usize::try_from(n).map_err(|e| bad("objects", e.to_string()))?;
-    }
-    Ok(limits)
+    let size = |n: u64, key: &str| usize::try_from(n).map_err(|e| bad(key, e.to_string()));
+    let limits = LimitOverride {
+        time: settings
+            .time
+            .as_ref()
+            .map(|t| duration(t).map_err(|m| bad("time", m)))
+            .transpose()?,
+        fuel: settings
+            .fuel
+            .as_ref()
+            .map(|t| count(t).map_err(|m| bad("fuel", m)))
+            .transpose()?,
+        memory: settings
+            .memory
+            .as_ref()
+            .map(|t| bytes(t).map_err(|m| bad("memory", m)))
+            .transpose()?,
+        table_elements: settings
+            .table_elements
+            .map(|n| size(n, "tableElements"))
+            .transpose()?,
+        output: settings
+            .output
+            .as_ref()
+            .map(|t| bytes(t).map_err(|m| bad("output", m)))
+            .transpose()?,
+        objects: settings.objects.map(|n| size(n, "objects")).transpose()?,
+    };
+    let stack = settings
+        .stack
+        .as_ref()
+        .map(|t| bytes(t).map_err(|m| bad("stack", m)))
+        .transpose()?;
+    Ok((limits, stack))
 }
 
 /// Splits `500Mi` into `(500, "Mi")`.
@@ -322,7 +434,7 @@ impl Lock {
     pub fn read(path: &Path) -> Result<Lock> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
         let source = Source::parse(path.display().to_string(), &text)?;
         let lock: Lock = serde_path_to_error::deserialize(source.root.to_json()).map_err(|e| {

@@ -58,7 +58,10 @@ pub struct TestFile {
     pub path: PathBuf,
     definitions: Vec<PathBuf>,
     override_builtins: bool,
-    platform: Platform,
+    /// The file's own platform configuration (`platform:`), if it names one.
+    platform: Option<Platform>,
+    /// The file's policies (`policies:`), replacing the platform's.
+    policies: Option<Vec<PolicyUse>>,
     cases: Vec<Case>,
 }
 
@@ -180,7 +183,10 @@ pub struct CaseResult {
 pub fn discover(path: &Path) -> Result<Vec<PathBuf>> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
+        move |source| Error::Io {
+            path,
+            error: source,
+        }
     };
     if !std::fs::metadata(path).map_err(io(path))?.is_dir() {
         return Ok(vec![path.to_path_buf()]);
@@ -210,7 +216,7 @@ impl TestFile {
     pub fn read(path: &Path) -> Result<TestFile> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
         let source = Source::parse(path.display().to_string(), &text)?;
         let spec: FileSpec =
@@ -218,13 +224,14 @@ impl TestFile {
                 source.invalid(&parse_field(&e.path().to_string()), e.inner().to_string())
             })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let mut platform = match &spec.platform {
-            Some(p) => Platform::read(&base.join(p))?,
-            None => Platform::default(),
+        let platform = match &spec.platform {
+            Some(p) => Some(Platform::read(&base.join(p))?),
+            None => None,
         };
-        if let Some(policies) = &spec.policies {
-            platform.policies = policy_uses(&source, "policies", policies);
-        }
+        let policies = spec
+            .policies
+            .as_ref()
+            .map(|p| policy_uses(&source, "policies", p));
         let cases = spec
             .tests
             .into_iter()
@@ -258,31 +265,44 @@ impl TestFile {
             definitions: spec.definitions.iter().map(|d| base.join(d)).collect(),
             override_builtins: spec.override_builtins,
             platform,
+            policies,
             cases,
         })
     }
 
-    /// The sandbox limits the file's platform sets.
-    pub fn platform(&self) -> &Platform {
-        &self.platform
+    /// The platform configuration the file runs under: its own (`platform:`) or `base`
+    /// (the one given to `kiln test`), with the file's `policies:` instead of the
+    /// platform's when it lists them.
+    pub fn platform(&self, base: &Platform) -> Platform {
+        let mut platform = self.platform.clone().unwrap_or_else(|| base.clone());
+        if let Some(policies) = &self.policies {
+            platform.policies = policies.clone();
+        }
+        platform
     }
 
-    /// Runs every case with `sandbox`; with `update`, writes snapshots instead of comparing
-    /// them.
-    pub fn run(&self, sandbox: &Sandbox, update: bool) -> Result<Vec<CaseResult>> {
+    /// Runs every case with `sandbox` under `platform` (see [`TestFile::platform`]); with
+    /// `update`, writes snapshots instead of comparing them.
+    pub fn run(
+        &self,
+        sandbox: &Sandbox,
+        platform: &Platform,
+        update: bool,
+    ) -> Result<Vec<CaseResult>> {
         let mut registry = Registry::builtin();
-        if let Some(lock) = &self.platform.lock {
+        if let Some(lock) = &platform.lock {
             registry.pin(lock.clone());
         }
         for dir_or_file in &self.definitions {
             add_definitions(&mut registry, sandbox, dir_or_file, self.override_builtins)?;
         }
+        platform.check_names(&registry)?;
         Ok(self
             .cases
             .iter()
             .map(|case| CaseResult {
                 name: format!("{} :: {}", self.path.display(), case.name),
-                outcome: self.run_case(sandbox, &registry, case, update),
+                outcome: self.run_case(sandbox, &registry, platform, case, update),
             })
             .collect())
     }
@@ -291,6 +311,7 @@ impl TestFile {
         &self,
         sandbox: &Sandbox,
         registry: &Registry,
+        platform: &Platform,
         case: &Case,
         update: bool,
     ) -> Outcome {
@@ -298,7 +319,7 @@ impl TestFile {
             file: self.path.display().to_string(),
             root: case.app.clone(),
         };
-        let rendered = render_case(sandbox, registry, &self.platform, case, source);
+        let rendered = render_case(sandbox, registry, platform, case, source);
         let failures = match rendered {
             Ok((rendered, app_name)) => self.check_success(case, &rendered, &app_name, update),
             Err(error) => check_failure(&case.expect, &error),
@@ -446,7 +467,7 @@ fn add_definitions(
 ) -> Result<()> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     if std::fs::metadata(path).map_err(io)?.is_dir() {
         return registry.add_dir(sandbox, path, override_builtins);
@@ -511,12 +532,22 @@ fn render_case(
 fn check_failure(expect: &Expect, error: &Error) -> std::result::Result<bool, Vec<String>> {
     let message = error.to_string();
     if let Some(denials) = &expect.denials {
-        let Error::Denied(actual) = error else {
+        let Error::Denied {
+            violations: actual,
+            warnings,
+        } = error
+        else {
             return Err(vec![format!(
                 "expected denials, but the render failed otherwise:\n{message}"
             )]);
         };
-        return check_denials(denials, actual).map(|()| false);
+        let mut problems = check_denials(denials, actual).err().unwrap_or_default();
+        check_warnings(&expect.warnings, warnings, &mut problems);
+        return if problems.is_empty() {
+            Ok(false)
+        } else {
+            Err(problems)
+        };
     }
     match &expect.error {
         Some(pattern) if matches(pattern, &message) => Ok(false),
@@ -732,7 +763,21 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(text.as_bytes())?;
+    // A snapshot is shared source, not a secret (NamedTempFile makes 0600).
+    set_readable(temp.as_file())?;
     temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Sets a new file's mode to 0644: readable by everyone, like any file in a repository.
+pub fn set_readable(file: &std::fs::File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
     Ok(())
 }
 

@@ -58,6 +58,8 @@ pub fn kiln() -> Command {
     cmd.env("KILN_CACHE_DIR", shared_cache())
         .env_remove("KUBE_VERSION")
         .env_remove("KUBE_API_VERSIONS")
+        .env_remove("KILN_PLATFORM")
+        .env_remove("KILN_ENV")
         .current_dir(repo());
     cmd
 }

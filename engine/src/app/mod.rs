@@ -86,7 +86,7 @@ impl Source {
 pub fn find_app_file(path: &Path) -> Result<PathBuf> {
     let meta = std::fs::metadata(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })?;
     if !meta.is_dir() {
         return Ok(path.to_path_buf());
@@ -110,7 +110,7 @@ pub fn find_app_file(path: &Path) -> Result<PathBuf> {
 fn read_bounded(file: &Path) -> Result<String> {
     let io = |source| Error::Io {
         path: file.to_path_buf(),
-        source,
+        error: source,
     };
     let meta = std::fs::metadata(file).map_err(io)?;
     if meta.len() > MAX_FILE_BYTES {

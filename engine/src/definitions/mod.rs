@@ -171,7 +171,7 @@ impl Registry {
     pub fn add_dir(&mut self, sandbox: &Sandbox, dir: &Path, allow_override: bool) -> Result<()> {
         let io = |source| Error::Io {
             path: dir.to_path_buf(),
-            source,
+            error: source,
         };
         let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(io)?
@@ -195,10 +195,12 @@ impl Registry {
         files: Vec<(String, Vec<u8>)>,
         allow_override: bool,
     ) -> Result<()> {
-        let loaded: Vec<(String, Module)> = files
+        // Collected whole, then the first failure in file order: the same error every run.
+        let loaded: Vec<Result<(String, Module)>> = files
             .par_iter()
             .map(|(origin, bytes)| load_module(sandbox, self.lock.as_ref(), origin, bytes))
-            .collect::<Result<_>>()?;
+            .collect();
+        let loaded: Vec<(String, Module)> = loaded.into_iter().collect::<Result<_>>()?;
         for ((name, module), (origin, bytes)) in loaded.into_iter().zip(files) {
             if let Some(existing) = self.entries.get(&name) {
                 let clash = match existing.origin {
@@ -283,10 +285,12 @@ impl Registry {
 
     /// Compiles (or loads from the cache) the modules `names`, in parallel.
     pub fn load(&self, sandbox: &Sandbox, names: &BTreeSet<&str>) -> Result<Loaded> {
-        let modules = names
+        // Collected whole, then the first failure by name: the same error every run.
+        let modules: Vec<Result<(String, Arc<Module>)>> = names
             .par_iter()
             .map(|name| Ok((name.to_string(), self.module(sandbox, name)?)))
-            .collect::<Result<HashMap<_, _>>>()?;
+            .collect();
+        let modules = modules.into_iter().collect::<Result<HashMap<_, _>>>()?;
         let mut schemas = crate::parameters::Schemas::default();
         for (name, module) in &modules {
             schemas.add(name, &module.metadata.parameter_schema)?;
@@ -326,7 +330,7 @@ impl Registry {
 fn read_module_file(path: &Path) -> Result<Vec<u8>> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let size = std::fs::metadata(path).map_err(io)?.len();
     if size > MAX_MODULE_BYTES {

@@ -11,7 +11,7 @@ fn error(text: &str) -> String {
 #[test]
 fn an_empty_file_keeps_every_default() {
     let platform = parse("").unwrap();
-    assert_eq!(platform.limits, LimitPolicy::default());
+    assert_eq!(platform.limit_policy(), LimitPolicy::default());
     assert!(platform.lock.is_none());
     assert!(platform.policies.is_empty());
 }
@@ -24,7 +24,7 @@ fn reads_limits_with_units_and_per_definition_overrides() {
          fuel: 2G\n      time: 2s\n",
     )
     .unwrap();
-    let defaults = platform.limits.defaults;
+    let defaults = platform.limits;
     assert_eq!(defaults.time, Duration::from_millis(250));
     assert_eq!(defaults.fuel, Some(500_000_000));
     assert_eq!(defaults.memory, 64 << 20);
@@ -32,12 +32,13 @@ fn reads_limits_with_units_and_per_definition_overrides() {
     assert_eq!(defaults.stack, 512 << 10);
     assert_eq!(defaults.output, 1 << 20);
     assert_eq!(defaults.objects, 20);
-    let heavy = platform.limits.of("heavy");
+    let policy = platform.limit_policy();
+    let heavy = policy.of("heavy");
     assert_eq!(heavy.fuel, Some(2_000_000_000));
     assert_eq!(heavy.time, Duration::from_secs(2));
     // What the override does not set comes from the file's defaults.
     assert_eq!(heavy.memory, 64 << 20);
-    assert_eq!(platform.limits.of("other"), &defaults);
+    assert_eq!(policy.of("other"), &defaults);
 }
 
 #[test]
@@ -162,4 +163,42 @@ fn a_lock_reads_back_what_it_writes() {
     std::fs::write(&path, "version: 2\ndefinitions: {}\n").unwrap();
     let e = Lock::read(&path).unwrap_err().to_string();
     assert!(e.contains("unsupported lock version 2"), "{e}");
+}
+
+#[test]
+fn names_are_checked_against_the_definitions() {
+    let registry = Registry::builtin();
+    let check = |text: &str| parse(text).unwrap().check_names(&registry);
+    check("definitions:\n  scaler: {limits: {fuel: 1G}}\npolicies:\n  - type: require-labels\n")
+        .unwrap();
+    let e = check("definitions:\n  scalr:\n    limits: {fuel: 1G}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("platform.yaml:3:5: field \"definitions.scalr\": no definition named \"scalr\" (did you mean \"scaler\"?)"),
+        "{e}"
+    );
+    let e = check("policies:\n  - type: scaler\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with("field \"type\": \"scaler\" is a trait, not a policy"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_override_sets_only_what_it_names() {
+    let platform =
+        parse("limits: {fuel: 10M}\ndefinitions:\n  heavy:\n    limits: {time: 1s}\n").unwrap();
+    let mut limits = platform.limits;
+    // What a command-line flag does to the defaults reaches every definition...
+    limits.memory = 1 << 20;
+    let mut platform = platform;
+    platform.limits = limits;
+    let heavy = *platform.limit_policy().of("heavy");
+    assert_eq!(heavy.memory, 1 << 20);
+    assert_eq!(heavy.fuel, Some(10_000_000));
+    // ...but not what the override sets.
+    assert_eq!(heavy.time, Duration::from_secs(1));
 }

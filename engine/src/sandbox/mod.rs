@@ -282,7 +282,13 @@ impl Sandbox {
             Some(cache) => cache.load_or_compile(&self.engine, &digest, bytes),
             None => Component::new(&self.engine, bytes),
         }
-        .map_err(|e| format!("not a valid WebAssembly component: {}", error_chain(&e)))?;
+        // wasmtime's first line says what is wrong; the rest is a dump of the bytes.
+        .map_err(|e| {
+            format!(
+                "not a valid WebAssembly component: {}",
+                first_line(&error_chain(&e))
+            )
+        })?;
         self.check_interface(&component)?;
         let pre = self
             .linker
@@ -486,7 +492,7 @@ fn classify(
         return limit(
             Limit::Table,
             format!(
-                "tried to grow a table beyond {} elements",
+                "tried to grow a table beyond {} element(s)",
                 limits.table_elements
             ),
         );

@@ -219,6 +219,10 @@ pub fn run(args: Args) -> Result<Output> {
             .add_dir(&sandbox, dir, args.override_builtins)
             .with_context(|| format!("loading definitions from {}", dir.display()))?;
     }
+    // Argo CD adds the repository's definitions first; `kiln test` has its own.
+    if !matches!(args.command, Command::Argocd(_) | Command::Test(_)) {
+        platform.check_names(&registry)?;
+    }
     match &args.command {
         Command::Render(render_args) => render_command(&sandbox, &registry, &platform, render_args),
         Command::Definitions(DefinitionsCommand::List) => list(&sandbox, &registry),
@@ -232,9 +236,14 @@ pub fn run(args: Args) -> Result<Output> {
             args.override_builtins,
         ),
         Command::Cache(CacheCommand::Warm) => warm(&sandbox, &registry),
-        Command::Test(test_args) => test(&args, test_args),
+        Command::Test(test_args) => test(&args, &platform, test_args),
         Command::New(_) => unreachable!("handled above"),
     }
+}
+
+/// `1 test`, `2 tests`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// `kiln new`: scaffolds a definition crate in the current directory.
@@ -257,7 +266,7 @@ fn new_definition(args: &NewArgs) -> Result<Output> {
 }
 
 /// `kiln test`: every case of every file, reported like `cargo test`.
-fn test(args: &Args, test_args: &TestArgs) -> Result<Output> {
+fn test(args: &Args, base: &Platform, test_args: &TestArgs) -> Result<Output> {
     let started = std::time::Instant::now();
     let mut files = Vec::new();
     for path in &test_args.paths {
@@ -271,11 +280,11 @@ fn test(args: &Args, test_args: &TestArgs) -> Result<Output> {
     let (mut passed, mut updated, mut failures) = (0, 0, Vec::new());
     for path in &files {
         let file = testsuite::TestFile::read(path)?;
-        let mut platform = file.platform().clone();
+        let mut platform = file.platform(base);
         apply_limit_flags(args, &mut platform);
         let sandbox = sandbox(args, &platform)?;
         let results = file
-            .run(&sandbox, test_args.update)
+            .run(&sandbox, &platform, test_args.update)
             .with_context(|| format!("loading the definitions of {}", path.display()))?;
         let _ = writeln!(
             out,
@@ -306,11 +315,11 @@ fn test(args: &Args, test_args: &TestArgs) -> Result<Output> {
     }
     let _ = writeln!(
         out,
-        "\ntest result: {}. {} passed; {} failed; {} snapshots written; finished in {:.2}s",
+        "\ntest result: {}. {} passed; {} failed; {} written; finished in {:.2}s",
         if failures.is_empty() { "ok" } else { "FAILED" },
         passed + updated,
         failures.len(),
-        updated,
+        count(updated, "snapshot"),
         started.elapsed().as_secs_f64()
     );
     Ok(Output {
@@ -333,7 +342,7 @@ fn platform(args: &Args) -> Result<Platform> {
 
 /// Command-line limits win over the platform file's defaults.
 fn apply_limit_flags(args: &Args, platform: &mut Platform) {
-    let defaults = &mut platform.limits.defaults;
+    let defaults = &mut platform.limits;
     if let Some(ms) = args.time_limit_ms {
         defaults.time = std::time::Duration::from_millis(ms);
     }
@@ -372,13 +381,14 @@ fn lock(sandbox: &Sandbox, dir: &Path, override_builtins: bool) -> Result<Output
     let mut temp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("writing {}", target.display()))?;
     temp.write_all(lock.to_yaml().as_bytes())
+        .and_then(|()| testsuite::set_readable(temp.as_file()))
         .with_context(|| format!("writing {}", target.display()))?;
     temp.persist(&target)
         .with_context(|| format!("writing {}", target.display()))?;
     Ok(Output {
         stdout: format!(
-            "pinned {} definitions in {}\n",
-            lock.definitions.len(),
+            "pinned {} in {}\n",
+            count(lock.definitions.len(), "definition"),
             target.display()
         ),
         warnings: Vec::new(),
@@ -408,6 +418,7 @@ fn argocd_command(
                 .with_context(|| format!("loading definitions from {dir} (KILN_DEFINITIONS)"))?;
         }
     }
+    platform.check_names(&registry)?;
     let source = repo.read_app(&app_dir, env.settings.get("APP_FILE").map(String::as_str))?;
     let mut app = Application::from_source_named(
         source,
@@ -490,7 +501,7 @@ fn sandbox(args: &Args, platform: &Platform) -> Result<Sandbox> {
     } else {
         args.cache_dir.clone().or_else(default_cache_dir)
     };
-    Sandbox::new(platform.limits.clone(), cache_dir)
+    Sandbox::new(platform.limit_policy(), cache_dir)
         .map_err(|e| anyhow::anyhow!("{e:#}"))
         .context("starting the WebAssembly sandbox")
 }

@@ -31,14 +31,13 @@ pub fn create(template: Template, name: &str, dir: &Path, sdk: &Path) -> Result<
     if dir.exists() {
         bail!("{} already exists", dir.display());
     }
-    let sdk = std::path::absolute(sdk)
-        .with_context(|| format!("resolving the SDK path {}", sdk.display()))?;
-    if !sdk.join("Cargo.toml").is_file() {
-        bail!(
+    let sdk = match std::fs::canonicalize(sdk) {
+        Ok(sdk) if sdk.join("Cargo.toml").is_file() => sdk,
+        _ => bail!(
             "no Kiln SDK at {} (pass --sdk with the path of the kiln-sdk crate)",
             sdk.display()
-        );
-    }
+        ),
+    };
     let snake = name.replace('-', "_");
     let (kind, source, test) = match template {
         Template::Trait => ("trait", trait_source(name, &snake), trait_test(name)),
