@@ -484,3 +484,49 @@ fn sigterm_stops_kiln_within_a_second() {
     assert!(!out.status.success());
     assert!(out.stdout.is_empty(), "nothing on stdout");
 }
+
+#[test]
+fn the_shipped_platform_file_admits_the_example_and_denies_a_privileged_pod() {
+    let checkout = Checkout::new();
+    let platform = repo().join("examples/argocd/platform.yaml");
+    let platform = platform.to_str().unwrap();
+    let run = checkout.generate("examples/shop", &[("KILN_PLATFORM", platform)]);
+    assert!(!argo_objects(run.ok()).is_empty());
+    assert_eq!(run.stderr, "", "pinned images: no audit warning");
+
+    checkout.write(
+        "examples/root/vela.yaml",
+        "name: root\nservices:\n  tools:\n    type: webservice\n    image: busybox\n    \
+         securitycontext:\n      privileged: true\n",
+    );
+    let run = checkout.generate("examples/root", &[("KILN_PLATFORM", platform)]);
+    assert_ui_error(
+        &run,
+        "policy \"disallow-privileged\": Deployment/shop/tools",
+    );
+    // The audit-mode policy's warning is kept with the denial.
+    assert!(
+        run.stderr
+            .contains("warning: policy \"disallow-latest-tag\""),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_app_picks_its_environment_with_argocd_env_kiln_env() {
+    let checkout = Checkout::new();
+    checkout.write(
+        "envs/vela.yaml",
+        "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: envs\nspec:\n  \
+         components:\n    - name: api\n      type: webservice\n      properties:\n        \
+         image: nginx:1.27\n  policies:\n    - name: staging\n      type: topology\n      \
+         properties: {namespace: staging}\n    - name: prod\n      type: topology\n      \
+         properties: {namespace: prod}\n",
+    );
+    let run = checkout.generate("envs", &[("ARGOCD_ENV_KILN_ENV", "prod")]);
+    let objects = argo_objects(run.ok());
+    assert_eq!(objects[0]["metadata"]["namespace"], "prod");
+    let run = checkout.generate("envs", &[]);
+    assert_ui_error(&run, "has 2 environments (staging, prod)");
+}
