@@ -117,6 +117,20 @@ pub fn select_environment(app: &Application, env: Option<&str>) -> Result<Select
         name: None,
         warnings: Vec::new(),
     };
+    for policy in &app.policies {
+        if policy.type_name != OVERRIDE && policy.type_name != TOPOLOGY {
+            selected.warnings.push(warning(
+                &app.source,
+                &key(&policy.path, "type"),
+                &format!(
+                    "policy \"{}\" of type \"{}\" is not applied: Kiln applies the override \
+                     and topology policies; the others act in the cluster, and guardrails are \
+                     the platform's (KILN_PLATFORM)",
+                    policy.name, policy.type_name
+                ),
+            ));
+        }
+    }
     if let Some(env) = chosen {
         selected.name = env.name.clone();
         let rules: Vec<&Rule> = env.rules.iter().map(|&i| &plan.rules[i]).collect();
@@ -772,7 +786,7 @@ fn warning(source: &Source, path: &[Segment], message: &str) -> String {
         field: Some(dotted(path)),
         ..source.site(path)
     };
-    format!("{site}{message}")
+    format!("{site}warning: {message}")
 }
 
 /// A JSON value's type, worded like [`crate::app::yaml::Node::type_name`].

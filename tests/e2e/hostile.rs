@@ -293,11 +293,13 @@ fn a_good_app_renders_after_every_failure_in_the_same_process() {
     use kiln::definitions::Registry;
     use kiln::sandbox::{Limits, Sandbox};
 
-    // One sandbox for everything, with a time limit short enough for the endless loop but
-    // long enough for `objects` to return its 100,000 objects on a busy machine. (The
+    // One sandbox for everything. The endless loop is stopped by fuel, which does not
+    // depend on how busy the machine is (a time limit short enough for the loop could stop
+    // the memory bomb first on a loaded machine); the time limit is only a backstop. (The
     // default memory limit: `output` needs more than 128 MiB to build its 32 MiB object.)
     let limits = Limits {
-        time: Duration::from_secs(2),
+        fuel: Some(2_000_000_000),
+        time: Duration::from_secs(60),
         ..Limits::default()
     };
     let sandbox = Sandbox::new(limits, Some(shared_cache())).expect("a sandbox");
@@ -320,7 +322,7 @@ fn a_good_app_renders_after_every_failure_in_the_same_process() {
             misbehave_app("panic"),
             "boom: misbehave was asked to panic",
         ),
-        ("loop", misbehave_app("loop"), "exceeded its time limit"),
+        ("loop", misbehave_app("loop"), "exceeded its fuel limit"),
         (
             "memory",
             misbehave_app("memory"),

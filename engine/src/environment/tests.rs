@@ -493,8 +493,8 @@ fn an_entry_naming_no_component_warns() {
     assert_eq!(
         selected.warnings,
         [
-            "app.yaml:27:19: field \"spec.policies[0].properties.components[0].name\": override \
-          policy \"o\": no component named \"wbe\" (did you mean \"web\"?): this entry changes \
+            "app.yaml:27:19: field \"spec.policies[0].properties.components[0].name\": warning: \
+          override policy \"o\": no component named \"wbe\" (did you mean \"web\"?): this entry changes \
           nothing"
         ]
     );
@@ -626,11 +626,11 @@ fn other_clusters_and_cluster_selectors_are_warnings() {
     assert_eq!(
         selected.warnings,
         [
-            "app.yaml:26:19: field \"spec.policies[0].properties.clusters\": topology policy \
+            "app.yaml:26:19: field \"spec.policies[0].properties.clusters\": warning: topology policy \
              \"regions\": clusters \"hangzhou\", \"beijing\" are not rendered: Kiln renders for \
              one cluster, Argo CD's destination",
             "app.yaml:27:31: field \"spec.policies[0].properties.clusterLabelSelector\": \
-             topology policy \"regions\": clusterLabelSelector is ignored: Kiln renders for one \
+             warning: topology policy \"regions\": clusterLabelSelector is ignored: Kiln renders for one \
              cluster, Argo CD's destination",
         ]
     );
@@ -816,4 +816,26 @@ fn glob_matches_whole_names() {
     assert!(!glob("*-api", "shop-api-2"));
     assert!(glob("a*b*c", "a-b-c"));
     assert!(!glob("ab*b", "ab"));
+}
+
+#[test]
+fn policies_of_other_types_are_noted_not_applied() {
+    let selected = select(
+        &app("  policies:
+    - name: keep
+      type: garbage-collect
+      properties: {keepLegacyResource: true}
+"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        selected.warnings,
+        [
+            "app.yaml:24:13: field \"spec.policies[0].type\": warning: policy \"keep\" of type \
+             \"garbage-collect\" is not applied: Kiln applies the override and topology \
+             policies; the others act in the cluster, and guardrails are the platform's \
+             (KILN_PLATFORM)"
+        ]
+    );
 }
