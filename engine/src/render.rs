@@ -20,7 +20,7 @@ use crate::error::{Error, Result, Site};
 use crate::manifest::{self, Object, Origin};
 use crate::patch::{self, Owners, Patch, PatchError};
 use crate::platform::PolicyUse;
-use crate::sandbox::{CallError, Module, Sandbox, wit};
+use crate::sandbox::{CallError, Instances, Module, Sandbox, wit};
 
 /// The Kubernetes version rendered for, when none is given: a current release, not
 /// KubeVela CLI's minor 0.
@@ -96,6 +96,11 @@ impl fmt::Display for ClusterVersion {
     }
 }
 
+/// Components rendered one after the other on the same instances. Instantiation is paid
+/// once per chunk and module; chunks run in parallel. Measured on the benchmark app (see
+/// docs/performance.md).
+const COMPONENTS_PER_CHUNK: usize = 16;
+
 /// What a render may vary by, besides the application.
 #[derive(Debug, Clone)]
 pub struct RenderOptions {
@@ -144,19 +149,26 @@ pub fn render_app(
         .clone()
         .or_else(|| app.namespace.clone())
         .unwrap_or_else(|| "default".to_string());
+    // Chunks of a fixed size, not one per thread: which calls share an instance must not
+    // depend on the number of threads (see `Instances`).
     let results: Vec<Result<Rendered>> = app
         .components
-        .par_iter()
-        .map(|component| {
-            let job = ComponentJob {
-                sandbox,
-                modules: &modules,
-                app,
-                component,
-                namespace: &namespace,
-                options,
-            };
-            job.render()
+        .par_chunks(COMPONENTS_PER_CHUNK)
+        .flat_map_iter(|chunk| {
+            let mut instances = sandbox.instances();
+            chunk
+                .iter()
+                .map(|component| {
+                    let job = ComponentJob {
+                        modules: &modules,
+                        app,
+                        component,
+                        namespace: &namespace,
+                        options,
+                    };
+                    job.render(&mut instances)
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
 
@@ -249,7 +261,6 @@ fn resolve<'a>(registry: &Registry, app: &'a Application) -> Result<BTreeSet<&'a
 
 /// One component's render.
 struct ComponentJob<'a> {
-    sandbox: &'a Sandbox,
     modules: &'a Loaded,
     app: &'a Application,
     component: &'a Component,
@@ -266,7 +277,7 @@ struct Draft {
 }
 
 impl ComponentJob<'_> {
-    fn render(&self) -> Result<Rendered> {
+    fn render(&self, instances: &mut Instances<'_>) -> Result<Rendered> {
         let c = self.component;
         let workload_module = self.module(&c.type_name);
         let context = self.context();
@@ -279,6 +290,7 @@ impl ComponentJob<'_> {
         let mut warnings = Vec::new();
         let site = self.site(None);
         let response = self.call(
+            instances,
             workload_module,
             &request,
             &site,
@@ -330,7 +342,14 @@ impl ComponentJob<'_> {
                     })
                     .collect(),
             };
-            let response = self.call(module, &request, &site, &t.properties_path, &mut warnings)?;
+            let response = self.call(
+                instances,
+                module,
+                &request,
+                &site,
+                &t.properties_path,
+                &mut warnings,
+            )?;
             let owner = if c.traits[..index].iter().any(|u| u.type_name == t.type_name) {
                 format!("trait \"{}\" (#{})", t.type_name, index + 1)
             } else {
@@ -453,14 +472,14 @@ impl ComponentJob<'_> {
 
     fn call(
         &self,
+        instances: &mut Instances<'_>,
         module: &Module,
         request: &wit::RenderRequest,
         site: &Site,
         properties_path: &[Segment],
         warnings: &mut Vec<String>,
     ) -> Result<wit::RenderResponse> {
-        let result = self
-            .sandbox
+        let result = instances
             .render(module, request)
             .map_err(|e| call_error(e, site, &module.name))?;
         match result {

@@ -144,7 +144,14 @@ fn platform_an_override_of_another_definition_leaves_the_defaults() {
 #[test]
 fn platform_table_limit_stops_a_definition() {
     let (_dir, platform) = platform_file("limits: {tableElements: 1}\n");
-    let run = run(&["--platform", &platform, "render", "examples/hello"]);
+    // Without a cache each module's `describe` runs (a warm cache remembers it).
+    let run = run(&[
+        "--no-cache",
+        "--platform",
+        &platform,
+        "render",
+        "examples/hello",
+    ]);
     // Every Rust component has a function table longer than one element: the first call
     // (describe, while loading) fails. Of the app's two definitions, the first by name is
     // reported, every run.
@@ -198,7 +205,14 @@ fn platform_objects_limit_counts_every_object_of_a_call() {
 #[test]
 fn platform_file_with_an_unknown_key_is_refused_with_its_line() {
     let (_dir, platform) = platform_file("# the platform\nlimits:\n  fule: 20M\n");
-    let run = run(&["--platform", &platform, "render", "examples/hello"]);
+    // Without a cache each module's `describe` runs (a warm cache remembers it).
+    let run = run(&[
+        "--no-cache",
+        "--platform",
+        &platform,
+        "render",
+        "examples/hello",
+    ]);
     assert_eq!(
         run.failed(),
         format!(

@@ -34,6 +34,36 @@ fn renders_are_deterministic() {
 }
 
 #[test]
+fn the_output_does_not_depend_on_the_number_of_threads() {
+    // Enough components for several chunks of shared instances, with traits that patch,
+    // add objects and read the workload.
+    let mut app = String::from(
+        "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: many\nspec:\n  \
+         components:\n",
+    );
+    for i in 0..40 {
+        app.push_str(&format!(
+            "    - name: svc-{i}\n      type: webservice\n      properties:\n        image: \
+             nginx:1.{i}\n        ports: [{{port: 80, expose: true}}]\n      traits:\n        \
+             - type: scaler\n          properties: {{replicas: {}}}\n        - type: sidecar\n          \
+             properties: {{name: log, image: busybox:1.36}}\n        - type: labels\n          \
+             properties: {{index: \"{i}\"}}\n",
+            i % 5 + 1
+        ));
+    }
+    let render_with_threads = |threads: &str| {
+        let mut cmd = kiln();
+        cmd.env("RAYON_NUM_THREADS", threads).args(["render", "-"]);
+        run_cmd(cmd, Some(&app)).ok().to_string()
+    };
+    let one = render_with_threads("1");
+    assert_eq!(objects(&one).len(), 80);
+    for threads in ["2", "3", "8"] {
+        assert_eq!(render_with_threads(threads), one, "{threads} threads");
+    }
+}
+
+#[test]
 fn an_appfile_and_the_equivalent_application_render_the_same() {
     let appfile = "\
 name: shop

@@ -8,6 +8,10 @@
 //! Writes go to a temporary file in the same directory, then `rename` into place: a reader
 //! sees a whole artifact or none, and any number of `kiln` processes can share the cache.
 //! The cache directory must be as trusted as the binary: its artifacts are native code.
+//!
+//! Next to each artifact lies what the module's `describe` returned (`<sha256>.describe`):
+//! a pure function of the module's bytes, so a warm process loads a module without
+//! instantiating it at all.
 
 use std::hash::Hasher;
 use std::io::Write;
@@ -83,11 +87,25 @@ impl CompiledCache {
         unsafe { Component::deserialize(engine, &artifact) }
     }
 
+    /// What the module with `digest` described itself as, if a process stored it.
+    pub fn description(&self, digest: &[u8; 32]) -> Option<Vec<u8>> {
+        std::fs::read(self.description_path(digest)).ok()
+    }
+
+    /// Stores what the module with `digest` described itself as. Best effort, like
+    /// artifacts.
+    pub fn store_description(&self, digest: &[u8; 32], text: &[u8]) {
+        let _ = self.store(&self.description_path(digest), text);
+    }
+
+    fn description_path(&self, digest: &[u8; 32]) -> PathBuf {
+        self.dir.join(format!("{}.describe", hex(digest)))
+    }
+
     fn store(&self, path: &Path, artifact: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".tmp-")
-            .suffix(".cwasm")
             .tempfile_in(&self.dir)?;
         tmp.write_all(artifact)?;
         // Readable by every user (temp files are 0600): a cache warmed while building an

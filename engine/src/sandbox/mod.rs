@@ -17,7 +17,7 @@
 
 mod cache;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -315,6 +315,15 @@ impl Sandbox {
             digest,
             pre,
         };
+        let cached = self
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.description(&digest))
+            .and_then(|text| metadata_from_json(&text));
+        if let Some(metadata) = cached {
+            module.metadata = metadata;
+            return Ok(module);
+        }
         module.metadata = self
             .call(&module, |definition, store| definition.call_describe(store))
             .map_err(|e| match e {
@@ -329,6 +338,9 @@ impl Sandbox {
         if size > self.limits.of(name).output {
             return Err(format!("describe returned {size} bytes"));
         }
+        if let Some(cache) = &self.cache {
+            cache.store_description(&digest, metadata_to_json(&module.metadata).as_bytes());
+        }
         Ok(module)
     }
 
@@ -338,33 +350,7 @@ impl Sandbox {
         module: &Module,
         request: &wit::RenderRequest,
     ) -> Result<Result<wit::RenderResponse, Vec<wit::Diagnostic>>, CallError> {
-        let result = self.call(module, |definition, store| {
-            definition.call_render(store, request)
-        })?;
-        let limits = self.limits.of(&module.name);
-        if let Ok(response) = &result {
-            let objects = response.outputs.len() + usize::from(response.output.is_some());
-            if objects > limits.objects {
-                return Err(CallError::Limit {
-                    limit: Limit::Objects,
-                    detail: format!("returned {objects} objects, limit {}", limits.objects),
-                });
-            }
-        }
-        let size = match &result {
-            Ok(response) => response_size(response),
-            Err(diagnostics) => diagnostics.iter().map(|d| d.message.len()).sum(),
-        };
-        if size > limits.output {
-            return Err(CallError::Limit {
-                limit: Limit::Output,
-                detail: format!(
-                    "returned {size} bytes, limit {}",
-                    human_bytes(limits.output)
-                ),
-            });
-        }
-        Ok(result)
+        self.instances().render(module, request)
     }
 
     /// Refuses a component whose imports go beyond [`ALLOWED_IMPORTS`] or that lacks
@@ -403,18 +389,28 @@ impl Sandbox {
         Ok(())
     }
 
-    fn call<R>(
-        &self,
-        module: &Module,
-        f: impl FnOnce(&bindings::Definition, &mut Store<State>) -> wasmtime::Result<R>,
-    ) -> Result<R, CallError> {
-        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+    /// A run of calls that may share instances: see [`Instances`].
+    pub fn instances(&self) -> Instances<'_> {
+        Instances {
+            sandbox: self,
+            live: HashMap::new(),
+        }
+    }
+
+    /// A fresh store for `module`, under its limits (the per-call ones are set by
+    /// [`Sandbox::arm`]), and the handles the host keeps on it.
+    fn store(&self, module: &Module) -> (Store<State>, Wiring) {
+        let wiring = Wiring {
+            stderr: MemoryOutputPipe::new(STDERR_CAPACITY),
+            random: [PinnedRandom::new(0), PinnedRandom::new(1)],
+        };
+        let [secure, insecure] = wiring.random.clone();
         let wasi = WasiCtx::builder()
-            .stderr(stderr.clone())
+            .stderr(wiring.stderr.clone())
             .wall_clock(PinnedWallClock)
             .monotonic_clock(PinnedMonotonicClock)
-            .secure_random(rand::rngs::StdRng::seed_from_u64(0))
-            .insecure_random(rand::rngs::StdRng::seed_from_u64(1))
+            .secure_random(secure)
+            .insecure_random(insecure)
             .insecure_random_seed(0)
             .build();
         let limits = self.limits.of(&module.name);
@@ -429,9 +425,14 @@ impl Sandbox {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
+        store.epoch_deadline_trap();
+        (store, wiring)
+    }
+
+    /// Gives the next call on `store` its full time and fuel.
+    fn arm(&self, store: &mut Store<State>, limits: &Limits) -> Result<(), CallError> {
         let ticks = (limits.time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
         if self.fuel {
             store
                 .set_fuel(limits.fuel.unwrap_or(u64::MAX))
@@ -439,23 +440,181 @@ impl Sandbox {
                     message: error_chain(&e),
                 })?;
         }
+        Ok(())
+    }
 
+    /// One call on a fresh instance of `module`.
+    fn call<R>(
+        &self,
+        module: &Module,
+        f: impl FnOnce(&bindings::Definition, &mut Store<State>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        let limits = self.limits.of(&module.name);
+        let (mut store, wiring) = self.store(module);
+        self.arm(&mut store, limits)?;
         let result = module
             .pre
             .instantiate(&mut store)
             .and_then(|definition| f(&definition, &mut store));
-        result.map_err(|e| classify(e, limits, self.limits.defaults.stack, &stderr))
+        let printed = || wiring.stderr.contents();
+        result.map_err(|e| classify(e, limits, self.limits.defaults.stack, &printed()))
     }
+}
+
+/// Live instances for a run of calls, one per module, each reused by the calls that follow
+/// it. Instantiating (and touching a new linear memory's pages) costs more than a render, so
+/// [`crate::render`] renders a fixed chunk of components with one `Instances`.
+///
+/// Every call still runs under its definition's full limits (time and fuel are reset before
+/// each). What carries over is what a module keeps in its own memory between calls:
+/// definitions must be pure functions of their input, and the chunks are formed the same way
+/// whatever the number of threads, so even a module that is not sees the same calls in the
+/// same order on every run. An instance that traps is dropped.
+pub struct Instances<'s> {
+    sandbox: &'s Sandbox,
+    live: HashMap<String, Live>,
+}
+
+/// An instance and its store.
+struct Live {
+    store: Store<State>,
+    definition: bindings::Definition,
+    wiring: Wiring,
+}
+
+/// What the host keeps of a store's WASI context: its stderr, and its random generators.
+struct Wiring {
+    stderr: MemoryOutputPipe,
+    /// `wasi:random/random` and `wasi:random/insecure`.
+    random: [PinnedRandom; 2],
+}
+
+/// A random generator that restarts its fixed sequence before every call, so that a module
+/// draws the same bytes on every call, however many calls its instance served before.
+#[derive(Clone)]
+struct PinnedRandom {
+    seed: u64,
+    rng: std::sync::Arc<std::sync::Mutex<rand::rngs::StdRng>>,
+}
+
+impl PinnedRandom {
+    fn new(seed: u64) -> PinnedRandom {
+        PinnedRandom {
+            seed,
+            rng: std::sync::Arc::new(std::sync::Mutex::new(rand::rngs::StdRng::seed_from_u64(
+                seed,
+            ))),
+        }
+    }
+
+    fn restart(&self) {
+        *self.lock() = rand::rngs::StdRng::seed_from_u64(self.seed);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, rand::rngs::StdRng> {
+        // Only this store's calls use it, one at a time: poisoning cannot hide a state.
+        self.rng.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl rand::TryRng for PinnedRandom {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(rand::Rng::next_u32(&mut *self.lock()))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(rand::Rng::next_u64(&mut *self.lock()))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        rand::Rng::fill_bytes(&mut *self.lock(), dst);
+        Ok(())
+    }
+}
+
+impl Instances<'_> {
+    /// Calls `render` of `module`, on its live instance or a new one.
+    pub fn render(
+        &mut self,
+        module: &Module,
+        request: &wit::RenderRequest,
+    ) -> Result<Result<wit::RenderResponse, Vec<wit::Diagnostic>>, CallError> {
+        let sandbox = self.sandbox;
+        let limits = sandbox.limits.of(&module.name);
+        let live = match self.live.entry(module.name.clone()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let (mut store, wiring) = sandbox.store(module);
+                sandbox.arm(&mut store, limits)?;
+                let definition = module.pre.instantiate(&mut store).map_err(|error| {
+                    classify(
+                        error,
+                        limits,
+                        sandbox.limits.defaults.stack,
+                        &wiring.stderr.contents(),
+                    )
+                })?;
+                e.insert(Live {
+                    store,
+                    definition,
+                    wiring,
+                })
+            }
+        };
+        sandbox.arm(&mut live.store, limits)?;
+        live.wiring.random.iter().for_each(PinnedRandom::restart);
+        let printed_before = live.wiring.stderr.contents().len();
+        let result = live.definition.call_render(&mut live.store, request);
+        let result = match result {
+            Ok(result) => result,
+            Err(error) => {
+                let printed = live.wiring.stderr.contents();
+                let printed = printed.get(printed_before..).unwrap_or_default();
+                let error = classify(error, limits, sandbox.limits.defaults.stack, printed);
+                self.live.remove(&module.name);
+                return Err(error);
+            }
+        };
+        check_response(&result, limits)?;
+        Ok(result)
+    }
+}
+
+/// The per-call caps on what a render returns: objects, then bytes.
+fn check_response(
+    result: &Result<wit::RenderResponse, Vec<wit::Diagnostic>>,
+    limits: &Limits,
+) -> Result<(), CallError> {
+    if let Ok(response) = result {
+        let objects = response.outputs.len() + usize::from(response.output.is_some());
+        if objects > limits.objects {
+            return Err(CallError::Limit {
+                limit: Limit::Objects,
+                detail: format!("returned {objects} objects, limit {}", limits.objects),
+            });
+        }
+    }
+    let size = match result {
+        Ok(response) => response_size(response),
+        Err(diagnostics) => diagnostics.iter().map(|d| d.message.len()).sum(),
+    };
+    if size > limits.output {
+        return Err(CallError::Limit {
+            limit: Limit::Output,
+            detail: format!(
+                "returned {size} bytes, limit {}",
+                human_bytes(limits.output)
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Names the limit a failed call broke, or keeps the trap's message (with the guest's
 /// panic message when it printed one).
-fn classify(
-    error: wasmtime::Error,
-    limits: &Limits,
-    stack: usize,
-    stderr: &MemoryOutputPipe,
-) -> CallError {
+fn classify(error: wasmtime::Error, limits: &Limits, stack: usize, stderr: &[u8]) -> CallError {
     let chain = error_chain(&error);
     let limit = |limit, detail| CallError::Limit { limit, detail };
     match error.downcast_ref::<Trap>() {
@@ -497,9 +656,7 @@ fn classify(
             ),
         );
     }
-    let printed = String::from_utf8_lossy(&stderr.contents())
-        .trim()
-        .to_string();
+    let printed = String::from_utf8_lossy(stderr).trim().to_string();
     let message = if printed.is_empty() {
         chain
     } else {
@@ -547,6 +704,57 @@ fn response_size(response: &wit::RenderResponse) -> usize {
             .iter()
             .map(|d| d.message.len())
             .sum::<usize>()
+}
+
+/// A module's description as JSON, for the cache.
+fn metadata_to_json(m: &wit::Metadata) -> String {
+    let kind = match m.kind {
+        wit::Kind::Workload => "workload",
+        wit::Kind::Trait => "trait",
+        wit::Kind::Policy => "policy",
+    };
+    serde_json::json!({
+        "name": m.name,
+        "kind": kind,
+        "version": m.version,
+        "description": m.description,
+        "parameterSchema": m.parameter_schema,
+        "appliesTo": m.applies_to,
+        "conflictsWith": m.conflicts_with,
+        "workloadType": m.workload_type,
+    })
+    .to_string()
+}
+
+/// The inverse of [`metadata_to_json`]; `None` for anything else (then `describe` runs).
+fn metadata_from_json(text: &[u8]) -> Option<wit::Metadata> {
+    let v: serde_json::Value = serde_json::from_slice(text).ok()?;
+    let string = |key: &str| v[key].as_str().map(str::to_string);
+    let strings = |key: &str| -> Option<Vec<String>> {
+        v[key]
+            .as_array()?
+            .iter()
+            .map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    Some(wit::Metadata {
+        name: string("name")?,
+        kind: match v["kind"].as_str()? {
+            "workload" => wit::Kind::Workload,
+            "trait" => wit::Kind::Trait,
+            "policy" => wit::Kind::Policy,
+            _ => return None,
+        },
+        version: string("version")?,
+        description: string("description")?,
+        parameter_schema: string("parameterSchema")?,
+        applies_to: strings("appliesTo")?,
+        conflicts_with: strings("conflictsWith")?,
+        workload_type: match &v["workloadType"] {
+            serde_json::Value::Null => None,
+            other => Some(other.as_str()?.to_string()),
+        },
+    })
 }
 
 /// sha256 of `bytes`.
@@ -622,6 +830,24 @@ mod tests {
         assert!(!import_allowed("wasi:io@0.2.0"));
         assert!(!import_allowed("kiln:definition/types@0.2.0"));
         assert!(!import_allowed("wasi:iox/streams@0.2.0"));
+    }
+
+    #[test]
+    fn a_cached_description_reads_back_as_it_was() {
+        let metadata = wit::Metadata {
+            name: "scaler".into(),
+            kind: wit::Kind::Trait,
+            version: "0.1.0".into(),
+            description: "Scales.".into(),
+            parameter_schema: "{\"type\":\"object\"}".into(),
+            applies_to: vec!["deployments.apps".into()],
+            conflicts_with: vec![],
+            workload_type: None,
+        };
+        let back = metadata_from_json(metadata_to_json(&metadata).as_bytes()).unwrap();
+        assert_eq!(metadata_to_json(&back), metadata_to_json(&metadata));
+        assert!(metadata_from_json(b"{\"name\": 1}").is_none());
+        assert!(metadata_from_json(b"not json").is_none());
     }
 
     #[test]
