@@ -36,6 +36,7 @@ pub mod argocd;
 pub mod definitions;
 pub mod environment;
 pub mod error;
+pub mod files;
 pub mod guardrails;
 pub mod manifest;
 pub mod parameters;

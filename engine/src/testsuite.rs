@@ -719,7 +719,7 @@ fn compare_snapshot(path: &Path, text: &str, update: bool) -> std::result::Resul
         return Ok(false);
     }
     if update {
-        write_atomically(path, text)
+        crate::files::write_atomically(path, text.as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         return Ok(true);
     }
@@ -752,33 +752,6 @@ fn compare_snapshot(path: &Path, text: &str, update: bool) -> std::result::Resul
         "the output differs from snapshot {} ({diff}); run `kiln test --update` if the change is intended",
         path.display()
     ))
-}
-
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(text.as_bytes())?;
-    // A snapshot is shared source, not a secret (NamedTempFile makes 0600).
-    set_readable(temp.as_file())?;
-    temp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
-/// Sets a new file's mode to 0644: readable by everyone, like any file in a repository.
-pub fn set_readable(file: &std::fs::File) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    #[cfg(not(unix))]
-    let _ = file;
-    Ok(())
 }
 
 #[cfg(test)]

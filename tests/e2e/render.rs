@@ -283,3 +283,112 @@ fn argo_cd_kube_version_and_api_versions_pick_api_versions() {
         "networking.k8s.io/v1beta1"
     );
 }
+
+/// A monorepo: two apps, one inside `target/` (skipped), one hidden directory (skipped).
+fn monorepo() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let copy = |from: &str, to: &str| {
+        let to = root.path().join(to);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(repo().join(from), to).unwrap();
+    };
+    copy("examples/shop/app.yaml", "apps/shop/app.yaml");
+    copy("examples/hello/vela.yaml", "apps/hello/vela.yaml");
+    copy("examples/hello/vela.yaml", "apps/hello/target/vela.yaml");
+    copy("examples/hello/vela.yaml", ".git/vela.yaml");
+    root
+}
+
+#[test]
+fn a_tree_renders_every_application_in_path_order() {
+    let root = monorepo();
+    let dir = root.path().to_str().unwrap();
+    let run = run(&["render", dir, "--recursive"]);
+    let out = run.ok();
+    assert_eq!(
+        run.stderr, "",
+        "no progress bar when stderr is not a terminal"
+    );
+    let hello = out.find("# Source: ").unwrap();
+    assert!(out[hello..].starts_with(&format!("# Source: {dir}/apps/hello/vela.yaml\n")));
+    let shop = out
+        .find(&format!("# Source: {dir}/apps/shop/app.yaml\n"))
+        .unwrap();
+    assert!(hello < shop);
+    // Each part is exactly what a render of that file prints.
+    let alone = |path: &str| {
+        run_cmd(
+            {
+                let mut c = kiln();
+                c.args(["render", path]);
+                c
+            },
+            None,
+        )
+        .ok()
+        .to_string()
+    };
+    assert!(out.contains(&alone(&format!("{dir}/apps/shop/app.yaml"))));
+    assert!(out.contains(&alone(&format!("{dir}/apps/hello/vela.yaml"))));
+    assert_eq!(
+        out.matches("# Source: ").count(),
+        2,
+        "target/ and .git/ are skipped"
+    );
+}
+
+#[test]
+fn a_tree_writes_one_file_per_application() {
+    let root = monorepo();
+    let out = tempfile::tempdir().unwrap();
+    let dir = root.path().to_str().unwrap();
+    let out_dir = out.path().join("rendered");
+    let run = run(&[
+        "render",
+        dir,
+        "-r",
+        "-o",
+        "json",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        run.ok(),
+        format!("wrote 2 applications into {}\n", out_dir.display())
+    );
+    let shop = std::fs::read_to_string(out_dir.join("apps/shop.json")).unwrap();
+    assert!(shop.lines().all(|l| l.starts_with('{')), "{shop}");
+    assert!(out_dir.join("apps/hello.json").is_file());
+}
+
+#[test]
+fn a_tree_with_a_broken_application_prints_and_writes_nothing() {
+    let root = monorepo();
+    let broken = root.path().join("apps/broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(
+        broken.join("vela.yaml"),
+        "name: broken\nservices:\n  web:\n    type: webservise\n    image: nginx\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().join("rendered");
+    let dir = root.path().to_str().unwrap();
+    let run = run(&["render", dir, "-r", "--out-dir", out_dir.to_str().unwrap()]);
+    let err = run.failed();
+    assert!(
+        err.starts_with("error: 1 of 3 applications failed:\n"),
+        "{err}"
+    );
+    assert!(err.contains("apps/broken/vela.yaml:4:11"), "{err}");
+    assert!(err.contains("did you mean \"webservice\"?"), "{err}");
+    assert!(!out_dir.exists(), "nothing written");
+}
+
+#[test]
+fn out_dir_needs_recursive() {
+    let err = run(&["render", "examples/shop", "--out-dir", "/tmp/x"])
+        .failed()
+        .to_string();
+    assert!(err.contains("--out-dir writes one file per application: it needs --recursive"));
+}

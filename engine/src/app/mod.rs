@@ -107,6 +107,40 @@ pub fn find_app_file(path: &Path) -> Result<PathBuf> {
         })
 }
 
+/// Every application file under `root`, sorted by path: in each directory, the one
+/// [`find_app_file`] would pick. `target` and hidden directories are skipped, and symbolic
+/// links are not followed (a link cannot make the walk loop or leave the tree).
+pub fn find_app_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| Error::Io { path, error }
+    };
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
+            let entry = entry.map_err(io(&dir))?;
+            let kind = entry.file_type().map_err(io(&entry.path()))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if kind.is_dir() && name != "target" && !name.starts_with('.') {
+                dirs.push(entry.path());
+            } else if kind.is_file() {
+                files.push(name.into_owned());
+            }
+        }
+        if let Some(name) = APP_FILE_NAMES
+            .iter()
+            .find(|n| files.iter().any(|f| f == *n))
+        {
+            found.push(dir.join(name));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 fn read_bounded(file: &Path) -> Result<String> {
     let io = |source| Error::Io {
         path: file.to_path_buf(),

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
@@ -109,6 +109,9 @@ struct Entry {
     digest: Option<[u8; 32]>,
     /// External definitions are loaded when added (their kind is only known then).
     module: Option<Arc<Module>>,
+    /// A built-in once loaded, with the sandbox it was loaded by: an application tree
+    /// renders many applications with one registry, and loads each module once.
+    loaded: OnceLock<(u64, Arc<Module>)>,
 }
 
 /// The definitions known to a render, by name.
@@ -149,6 +152,7 @@ impl Registry {
                     bytes: Cow::Borrowed(b.bytes),
                     digest: Some(b.digest),
                     module: None,
+                    loaded: OnceLock::new(),
                 };
                 (b.name.to_string(), entry)
             })
@@ -227,6 +231,7 @@ impl Registry {
                 digest: Some(module.digest),
                 bytes: Cow::Owned(bytes),
                 module: Some(Arc::new(module)),
+                loaded: OnceLock::new(),
             };
             self.entries.insert(name, entry);
         }
@@ -307,6 +312,11 @@ impl Registry {
         if let Some(module) = &entry.module {
             return Ok(module.clone());
         }
+        if let Some((id, module)) = entry.loaded.get()
+            && *id == sandbox.id()
+        {
+            return Ok(module.clone());
+        }
         let module = sandbox
             .load(name, &entry.bytes, entry.digest)
             .map_err(|message| Error::Definition {
@@ -323,7 +333,10 @@ impl Registry {
                 ),
             });
         }
-        Ok(Arc::new(module))
+        let module = Arc::new(module);
+        // A race loads twice and keeps one: harmless.
+        let _ = entry.loaded.set((sandbox.id(), module.clone()));
+        Ok(module)
     }
 }
 

@@ -43,6 +43,9 @@ mod bindings {
 /// The WIT types a definition speaks (`kiln:definition/types@0.1.0`).
 pub use bindings::kiln::definition::types as wit;
 
+/// The next [`Sandbox::id`].
+static NEXT_SANDBOX_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Interval of the epoch ticker that enforces [`Limits::time`].
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bytes of a module's stderr kept for error messages.
@@ -187,6 +190,8 @@ pub struct Sandbox {
     limits: LimitPolicy,
     /// Whether the engine meters fuel (some definition has a fuel limit).
     fuel: bool,
+    /// Distinguishes sandboxes: a module belongs to the engine that compiled it.
+    id: u64,
 }
 
 /// A definition compiled and ready to instantiate.
@@ -261,7 +266,13 @@ impl Sandbox {
             cache,
             limits,
             fuel,
+            id: NEXT_SANDBOX_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
+    }
+
+    /// This sandbox's identity in the process.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The compiled-module cache, if any.

@@ -1,14 +1,14 @@
 //! Command-line arguments and the commands they run.
 
 use std::fmt::Write as _;
-use std::io::{Read, Write as _};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 
-use crate::scaffold;
+use crate::{scaffold, tree};
 use kiln::app::{Application, Source};
 use kiln::definitions::{Kind, Registry};
 use kiln::manifest::{self, Format};
@@ -133,15 +133,15 @@ enum CacheCommand {
 }
 
 #[derive(Debug, clap::Args)]
-struct RenderArgs {
+pub(crate) struct RenderArgs {
     /// The application file, a directory holding one (vela.yaml, vela.json, Appfile,
     /// app.yaml), or - for stdin.
     #[arg(default_value = ".")]
-    path: String,
+    pub(crate) path: String,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Yaml)]
-    output: OutputFormat,
+    pub(crate) output: OutputFormat,
 
     /// Namespace of the objects (overrides the application's).
     #[arg(short, long)]
@@ -164,10 +164,20 @@ struct RenderArgs {
     /// whose override and topology policies apply.
     #[arg(long, value_name = "NAME", env = "KILN_ENV")]
     env: Option<String>,
+
+    /// Render every application under the directory PATH (a monorepo), in parallel: one
+    /// stream in path order, or one file per application with --out-dir.
+    #[arg(short, long)]
+    pub(crate) recursive: bool,
+
+    /// With --recursive: write `<OUT>/<app's directory>.yaml` (or `.json`) per application
+    /// instead of one stream.
+    #[arg(long, value_name = "OUT")]
+    pub(crate) out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// A YAML stream.
     Yaml,
     /// One JSON object per line.
@@ -378,12 +388,7 @@ fn lock(sandbox: &Sandbox, dir: &Path, override_builtins: bool) -> Result<Output
         );
     }
     let target = dir.join("kiln.lock");
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("writing {}", target.display()))?;
-    temp.write_all(lock.to_yaml().as_bytes())
-        .and_then(|()| testsuite::set_readable(temp.as_file()))
-        .with_context(|| format!("writing {}", target.display()))?;
-    temp.persist(&target)
+    kiln::files::write_atomically(&target, lock.to_yaml().as_bytes())
         .with_context(|| format!("writing {}", target.display()))?;
     Ok(Output {
         stdout: format!(
@@ -520,6 +525,12 @@ fn render_command(
     platform: &Platform,
     args: &RenderArgs,
 ) -> Result<Output> {
+    if args.recursive {
+        return tree::render_tree(sandbox, registry, platform, args);
+    }
+    if args.out_dir.is_some() {
+        bail!("--out-dir writes one file per application: it needs --recursive");
+    }
     let source = if args.path == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -536,6 +547,22 @@ fn render_command(
     } else {
         Source::read(Path::new(&args.path))?
     };
+    let (stdout, warnings) = render_source(sandbox, registry, platform, args, source)?;
+    Ok(Output {
+        stdout,
+        warnings,
+        failed: false,
+    })
+}
+
+/// Renders one application file as `args` say: its output text and its warnings.
+pub(crate) fn render_source(
+    sandbox: &Sandbox,
+    registry: &Registry,
+    platform: &Platform,
+    args: &RenderArgs,
+    source: Source,
+) -> kiln::Result<(String, Vec<String>)> {
     let app = Application::from_source(source, &|name: &str| registry.is_trait(name))?;
     let selected = environment::select_environment(&app, args.env.as_deref())?;
     let app = selected.app;
@@ -555,15 +582,14 @@ fn render_command(
         OutputFormat::Yaml => Format::Yaml,
         OutputFormat::Json => Format::Json,
     };
-    Ok(Output {
-        stdout: manifest::write(&rendered.objects, format, &app.name, args.vela_headers),
-        warnings: selected
+    Ok((
+        manifest::write(&rendered.objects, format, &app.name, args.vela_headers),
+        selected
             .warnings
             .into_iter()
             .chain(rendered.warnings)
             .collect(),
-        failed: false,
-    })
+    ))
 }
 
 fn list(sandbox: &Sandbox, registry: &Registry) -> Result<Output> {

@@ -7,6 +7,7 @@
 
 mod cli;
 mod scaffold;
+mod tree;
 
 use std::io::Write;
 use std::process::ExitCode;

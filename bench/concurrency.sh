@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Many `kiln argocd generate` processes at once on one cache directory, as a busy
+# repo-server runs them: every output must be correct (identical to a lone run) and no
+# process slower than 4x a lone run. Timing is checked here, never in `cargo test`.
+#
+#   bench/concurrency.sh [PROCESSES]        # default 16; app: examples/shop
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n="${1:-16}"
+
+cargo build --release -q
+kiln="$PWD/target/release/kiln"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+export KILN_CACHE_DIR="$work/cache"
+"$kiln" cache warm > /dev/null
+
+# Argo CD's environment for examples/shop (see tests/e2e/argocd.rs).
+export ARGOCD_APP_NAME=shop ARGOCD_APP_NAMESPACE=shop ARGOCD_APP_SOURCE_PATH=examples/shop
+export ARGOCD_APP_REVISION=4f1b2c3d5e6f708192a3b4c5d6e7f8091a2b3c4d KUBE_VERSION=1.31.0
+
+generate() { (cd examples/shop && "$kiln" argocd generate -d "$work/none"); }
+mkdir -p "$work/none"
+
+now_ms() { date +%s%3N; }
+# The lone time: the median of 5 runs.
+lone=()
+for _ in 1 2 3 4 5; do
+  start=$(now_ms); generate > "$work/expected"; lone+=($(( $(now_ms) - start )))
+done
+single=$(printf '%s\n' "${lone[@]}" | sort -n | sed -n 3p)
+
+for i in $(seq "$n"); do
+  ( start=$(now_ms); generate > "$work/out-$i" 2> "$work/err-$i"; echo $(( $(now_ms) - start )) > "$work/ms-$i" ) &
+done
+wait
+
+worst=0; failed=0
+for i in $(seq "$n"); do
+  ms=$(cat "$work/ms-$i")
+  [ "$ms" -gt "$worst" ] && worst=$ms
+  if ! cmp -s "$work/expected" "$work/out-$i"; then
+    echo "process $i: output differs from a lone run: $(head -c 300 "$work/err-$i")" >&2
+    failed=1
+  fi
+done
+echo "$n processes: every output identical: $([ $failed = 0 ] && echo yes || echo NO)"
+echo "lone run: ${single} ms (median of 5); slowest of $n concurrent: ${worst} ms ($(awk "BEGIN { printf \"%.1f\", $worst / ($single > 0 ? $single : 1) }")x)"
+limit=$(( single * 4 ))
+if [ "$failed" != 0 ] || [ "$worst" -gt "$limit" ]; then
+  echo "FAILED: outputs must match and no process may take more than 4x the lone time (${limit} ms)" >&2
+  exit 1
+fi
+echo "ok"
