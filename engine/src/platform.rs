@@ -159,15 +159,34 @@ struct DefinitionSettings {
     limits: LimitSettings,
 }
 
-#[derive(Deserialize)]
+/// A policy as the platform file (or a test file) writes it.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PolicySettings {
+pub(crate) struct PolicySettings {
     #[serde(rename = "type")]
     type_name: String,
     #[serde(default)]
     properties: Map<String, Value>,
     #[serde(default)]
     action: Action,
+}
+
+/// The policies written at `at` in `source` (a list), each with its site.
+pub(crate) fn policy_uses(
+    source: &Source,
+    at: &str,
+    settings: &[PolicySettings],
+) -> Vec<PolicyUse> {
+    settings
+        .iter()
+        .enumerate()
+        .map(|(i, p)| PolicyUse {
+            type_name: p.type_name.clone(),
+            properties: p.properties.clone(),
+            action: p.action,
+            site: source.site(&parse_field(&format!("{at}[{i}]"))),
+        })
+        .collect()
 }
 
 /// A quantity written as a number or a string with a unit (`5s`, `256Mi`, `500M`).
@@ -234,17 +253,7 @@ impl Platform {
             })?),
             None => None,
         };
-        let policies = file
-            .policies
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| PolicyUse {
-                type_name: p.type_name,
-                properties: p.properties,
-                action: p.action,
-                site: source.site(&at(&format!("policies[{i}]"))),
-            })
-            .collect();
+        let policies = policy_uses(&source, "policies", &file.policies);
         Ok(Platform {
             limits,
             overrides,

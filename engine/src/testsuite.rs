@@ -39,7 +39,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::app::yaml::{Node, NodeValue, Position};
 use crate::app::{Application, Source};
@@ -47,7 +47,7 @@ use crate::definitions::Registry;
 use crate::error::{Error, Result};
 use crate::guardrails::Violation;
 use crate::manifest::{self, Format};
-use crate::platform::{Action, Platform, PolicyUse};
+use crate::platform::{Platform, PolicySettings, PolicyUse, policy_uses};
 use crate::render::{self, ClusterVersion, RenderOptions, parse_field};
 use crate::sandbox::Sandbox;
 
@@ -73,19 +73,8 @@ struct FileSpec {
     #[serde(default)]
     override_builtins: bool,
     platform: Option<PathBuf>,
-    policies: Option<Vec<PolicySpec>>,
+    policies: Option<Vec<PolicySettings>>,
     tests: Vec<CaseSpec>,
-}
-
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-struct PolicySpec {
-    #[serde(rename = "type")]
-    type_name: String,
-    #[serde(default)]
-    properties: Map<String, Value>,
-    #[serde(default)]
-    action: Action,
 }
 
 #[derive(Deserialize)]
@@ -96,7 +85,7 @@ struct CaseSpec {
     component: Option<Value>,
     #[serde(default)]
     context: ContextSpec,
-    policies: Option<Vec<PolicySpec>>,
+    policies: Option<Vec<PolicySettings>>,
     #[serde(default)]
     expect: Expect,
 }
@@ -478,19 +467,6 @@ fn add_definitions(
         vec![(path.display().to_string(), bytes)],
         override_builtins,
     )
-}
-
-fn policy_uses(source: &Source, at: &str, specs: &[PolicySpec]) -> Vec<PolicyUse> {
-    specs
-        .iter()
-        .enumerate()
-        .map(|(i, p)| PolicyUse {
-            type_name: p.type_name.clone(),
-            properties: p.properties.clone(),
-            action: p.action,
-            site: source.site(&parse_field(&format!("{at}[{i}]"))),
-        })
-        .collect()
 }
 
 /// Renders a case's application; returns the objects and the application's name.

@@ -69,7 +69,7 @@ pub mod bindings {
 pub use context::{ClusterVersion, Context, TraitContext};
 pub use error::{Error, Result};
 pub use output::{Patch, TraitOutput, WorkloadOutput};
-pub use policy::{PolicyInput, PolicyObject, PolicyOutput, Violation};
+pub use policy::{PolicyInput, PolicyObject, PolicyOutput, Violation, container_label};
 
 #[doc(hidden)]
 pub use schemars;

@@ -77,6 +77,7 @@ impl PolicyObject {
 
     /// Every container of the pod spec (init containers first), each with its dotted path
     /// (`spec.template.spec.containers[0]`). Empty for objects without a pod spec.
+    /// [`container_label`] names one in a message.
     pub fn containers(&self) -> Vec<(String, &Value)> {
         let Some((path, spec)) = self.pod_spec() else {
             return Vec::new();
@@ -90,6 +91,20 @@ impl PolicyObject {
             }
         }
         out
+    }
+}
+
+/// How a message names the container at `path` (from [`PolicyObject::containers`]):
+/// `container "api"`, `init container "setup"`, or `unnamed container`.
+pub fn container_label(path: &str, container: &Value) -> String {
+    let role = if path.contains(".initContainers[") {
+        "init container"
+    } else {
+        "container"
+    };
+    match container["name"].as_str() {
+        Some(name) => format!("{role} \"{name}\""),
+        None => format!("unnamed {role}"),
     }
 }
 
@@ -120,32 +135,36 @@ impl PolicyOutput {
 
     /// Denies the application because of `object` (and `field`, a dotted path, if given).
     pub fn deny(
-        mut self,
+        self,
         object: &PolicyObject,
         field: Option<&str>,
         message: impl Into<String>,
     ) -> Self {
-        self.violations.push(Violation {
-            deny: true,
-            object: object.id.clone(),
-            field: field.map(Into::into),
-            message: message.into(),
-        });
-        self
+        self.violation(true, object, field, message.into())
     }
 
     /// Warns about `object` without failing the render.
     pub fn warn(
-        mut self,
+        self,
         object: &PolicyObject,
         field: Option<&str>,
         message: impl Into<String>,
     ) -> Self {
+        self.violation(false, object, field, message.into())
+    }
+
+    fn violation(
+        mut self,
+        deny: bool,
+        object: &PolicyObject,
+        field: Option<&str>,
+        message: String,
+    ) -> Self {
         self.violations.push(Violation {
-            deny: false,
+            deny,
             object: object.id.clone(),
             field: field.map(Into::into),
-            message: message.into(),
+            message,
         });
         self
     }

@@ -54,6 +54,25 @@ pub fn check_policy<P: DeserializeOwned>(
     check(crate::runtime::parameters(&properties.to_string())?, &input)
 }
 
+/// `(object, field, message)` of every denial of `output`, for assertions; panics if the
+/// policy mutated anything or only warned, which a test of denials does not expect.
+pub fn denials(output: &PolicyOutput) -> Vec<(String, String, String)> {
+    assert!(output.mutations().is_empty(), "the policy mutated objects");
+    output
+        .violations()
+        .iter()
+        .map(|v| {
+            assert!(
+                v.deny,
+                "a warning where a denial was expected: {}",
+                v.message
+            );
+            let field = v.field.clone().unwrap_or_default();
+            (v.object.clone(), field, v.message.clone())
+        })
+        .collect()
+}
+
 /// The JSON Schema (2020-12) the definition announces for its parameters.
 pub fn schema_of<P: JsonSchema>() -> Value {
     let schema = schemars::generate::SchemaSettings::draft2020_12()

@@ -5,6 +5,7 @@
 //! (`nginx@sha256:…`); an image without a tag means `latest`. Objects without a pod spec
 //! are not checked.
 
+use kiln_sdk::container_label;
 use kiln_sdk::prelude::*;
 
 /// `disallow-latest-tag` has no parameters.
@@ -28,7 +29,7 @@ pub fn disallow_latest_tag(_params: Params, input: &PolicyInput) -> Result<Polic
 /// Why the container at `path` is not pinned, or `None` when it is (or names no image).
 fn unpinned(path: &str, container: &Value) -> Option<String> {
     let image = container["image"].as_str().filter(|i| !i.is_empty())?;
-    let who = describe(path, container);
+    let who = container_label(path, container);
     match Reference::parse(image) {
         Reference::Digest | Reference::Tag(_) => None,
         Reference::Untagged => Some(format!(
@@ -71,19 +72,6 @@ impl<'a> Reference<'a> {
     }
 }
 
-/// `container "api"`, or `init container "setup"` for an init container.
-fn describe(path: &str, container: &Value) -> String {
-    let role = if path.contains(".initContainers[") {
-        "init container"
-    } else {
-        "container"
-    };
-    match container["name"].as_str() {
-        Some(name) => format!("{role} \"{name}\""),
-        None => format!("unnamed {role}"),
-    }
-}
-
 kiln_sdk::export_policy! {
     name: "disallow-latest-tag",
     description: "Every container image must be pinned: a tag other than latest, or a digest.",
@@ -111,16 +99,7 @@ mod tests {
 
     /// `(object, field, message)` of every denial.
     fn denials(objects: Vec<Value>) -> Vec<(String, String, String)> {
-        let out = check_policy(disallow_latest_tag, json!({}), objects).unwrap();
-        assert!(out.mutations().is_empty(), "policies never mutate");
-        out.violations()
-            .iter()
-            .map(|v| {
-                assert!(v.deny);
-                let field = v.field.clone().unwrap_or_default();
-                (v.object.clone(), field, v.message.clone())
-            })
-            .collect()
+        kiln_sdk::testing::denials(&check_policy(disallow_latest_tag, json!({}), objects).unwrap())
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! set, no pod spec may set `hostNetwork`, `hostPID` or `hostIPC` to true. Objects without
 //! a pod spec are not checked.
 
+use kiln_sdk::container_label;
 use kiln_sdk::prelude::*;
 
 /// Parameters of `disallow-privileged`.
@@ -82,23 +83,10 @@ fn privileged(path: &str, container: &Value) -> Vec<(String, String)> {
         .map(|(key, why)| {
             (
                 format!("{path}.securityContext.{key}"),
-                format!("{} {why}", describe(path, container)),
+                format!("{} {why}", container_label(path, container)),
             )
         })
         .collect()
-}
-
-/// `container "api"`, or `init container "setup"` for an init container.
-fn describe(path: &str, container: &Value) -> String {
-    let role = if path.contains(".initContainers[") {
-        "init container"
-    } else {
-        "container"
-    };
-    match container["name"].as_str() {
-        Some(name) => format!("{role} \"{name}\""),
-        None => format!("unnamed {role}"),
-    }
 }
 
 kiln_sdk::export_policy! {
@@ -127,16 +115,7 @@ mod tests {
 
     /// `(object, field, message)` of every denial.
     fn denials(params: Value, objects: Vec<Value>) -> Vec<(String, String, String)> {
-        let out = check_policy(disallow_privileged, params, objects).unwrap();
-        assert!(out.mutations().is_empty(), "policies never mutate");
-        out.violations()
-            .iter()
-            .map(|v| {
-                assert!(v.deny);
-                let field = v.field.clone().unwrap_or_default();
-                (v.object.clone(), field, v.message.clone())
-            })
-            .collect()
+        kiln_sdk::testing::denials(&check_policy(disallow_privileged, params, objects).unwrap())
     }
 
     fn denial(object: &str, field: &str, message: &str) -> (String, String, String) {

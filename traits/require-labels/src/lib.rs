@@ -91,16 +91,7 @@ mod tests {
 
     /// `(object, field, message)` of every denial.
     fn denials(params: Value, objects: Vec<Value>) -> Vec<(String, String, String)> {
-        let out = check_policy(require_labels, params, objects).unwrap();
-        assert!(out.mutations().is_empty(), "policies never mutate");
-        out.violations()
-            .iter()
-            .map(|v| {
-                assert!(v.deny);
-                let field = v.field.clone().unwrap_or_default();
-                (v.object.clone(), field, v.message.clone())
-            })
-            .collect()
+        kiln_sdk::testing::denials(&check_policy(require_labels, params, objects).unwrap())
     }
 
     fn error(params: Value) -> String {

@@ -5,6 +5,7 @@
 //! (cpu and memory by default); a denial names each missing value. Objects without a pod
 //! spec are not checked.
 
+use kiln_sdk::container_label;
 use kiln_sdk::prelude::*;
 
 /// Parameters of `require-resources`.
@@ -106,7 +107,7 @@ fn missing(
                     format!("{path}.resources.{}.{resource}", section.key),
                     format!(
                         "{} sets no {resource} {}",
-                        describe(path, container),
+                        container_label(path, container),
                         section.noun
                     ),
                 ));
@@ -122,19 +123,6 @@ fn is_set(value: &Value) -> bool {
         Value::Null => false,
         Value::String(s) => !s.trim().is_empty(),
         _ => true,
-    }
-}
-
-/// `container "api"`, or `init container "setup"` for an init container.
-fn describe(path: &str, container: &Value) -> String {
-    let role = if path.contains(".initContainers[") {
-        "init container"
-    } else {
-        "container"
-    };
-    match container["name"].as_str() {
-        Some(name) => format!("{role} \"{name}\""),
-        None => format!("unnamed {role}"),
     }
 }
 
@@ -168,16 +156,7 @@ mod tests {
 
     /// `(object, field, message)` of every denial.
     fn denials(params: Value, objects: Vec<Value>) -> Vec<(String, String, String)> {
-        let out = check_policy(require_resources, params, objects).unwrap();
-        assert!(out.mutations().is_empty(), "policies never mutate");
-        out.violations()
-            .iter()
-            .map(|v| {
-                assert!(v.deny);
-                let field = v.field.clone().unwrap_or_default();
-                (v.object.clone(), field, v.message.clone())
-            })
-            .collect()
+        kiln_sdk::testing::denials(&check_policy(require_resources, params, objects).unwrap())
     }
 
     #[test]
