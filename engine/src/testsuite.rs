@@ -270,19 +270,21 @@ impl TestFile {
         platform
     }
 
-    /// Runs every case with `sandbox` under `platform` (see [`TestFile::platform`]); with
-    /// `update`, writes snapshots instead of comparing them.
+    /// Runs every case with `sandbox` under `platform` (see [`TestFile::platform`]), with
+    /// the built-ins, the definitions in `extra` (`kiln -d DIR test`) and the file's own;
+    /// with `update`, writes snapshots instead of comparing them.
     pub fn run(
         &self,
         sandbox: &Sandbox,
         platform: &Platform,
+        extra: &[PathBuf],
         update: bool,
     ) -> Result<Vec<CaseResult>> {
         let mut registry = Registry::builtin();
         if let Some(lock) = &platform.lock {
             registry.pin(lock.clone());
         }
-        for dir_or_file in &self.definitions {
+        for dir_or_file in extra.iter().chain(&self.definitions) {
             add_definitions(&mut registry, sandbox, dir_or_file, self.override_builtins)?;
         }
         platform.check_names(&registry)?;

@@ -216,6 +216,10 @@ pub fn run(args: Args) -> Result<Output> {
         return new_definition(new_args);
     }
     let platform = platform(&args)?;
+    // `kiln test` builds a sandbox and registry per test file (with the -d directories).
+    if let Command::Test(test_args) = &args.command {
+        return test(&args, &platform, test_args);
+    }
     let sandbox = sandbox(&args, &platform)?;
     if let Command::Definitions(DefinitionsCommand::Lock { dir }) = &args.command {
         return lock(&sandbox, dir, args.override_builtins);
@@ -229,8 +233,8 @@ pub fn run(args: Args) -> Result<Output> {
             .add_dir(&sandbox, dir, args.override_builtins)
             .with_context(|| format!("loading definitions from {}", dir.display()))?;
     }
-    // Argo CD adds the repository's definitions first; `kiln test` has its own.
-    if !matches!(args.command, Command::Argocd(_) | Command::Test(_)) {
+    // Argo CD adds the repository's definitions first.
+    if !matches!(args.command, Command::Argocd(_)) {
         platform.check_names(&registry)?;
     }
     match &args.command {
@@ -246,7 +250,7 @@ pub fn run(args: Args) -> Result<Output> {
             args.override_builtins,
         ),
         Command::Cache(CacheCommand::Warm) => warm(&sandbox, &registry),
-        Command::Test(test_args) => test(&args, &platform, test_args),
+        Command::Test(_) => unreachable!("handled above"),
         Command::New(_) => unreachable!("handled above"),
     }
 }
@@ -294,7 +298,7 @@ fn test(args: &Args, base: &Platform, test_args: &TestArgs) -> Result<Output> {
         apply_limit_flags(args, &mut platform);
         let sandbox = sandbox(args, &platform)?;
         let results = file
-            .run(&sandbox, &platform, test_args.update)
+            .run(&sandbox, &platform, &args.definitions, test_args.update)
             .with_context(|| format!("loading the definitions of {}", path.display()))?;
         let _ = writeln!(
             out,
