@@ -32,22 +32,32 @@ pub struct Violation {
     pub object: String,
     /// The component whose render produced the object.
     pub component: String,
+    /// Where that component is written (`app.yaml:12:7`), for the app author.
+    pub location: String,
     /// Dotted path of the field at fault in the object.
     pub field: Option<String>,
     pub message: String,
 }
 
+impl Violation {
+    /// The violation without its location: policy, object, component, field, message.
+    pub fn describe(&self) -> String {
+        let field = self
+            .field
+            .as_ref()
+            .map(|f| format!(", field \"{f}\""))
+            .unwrap_or_default();
+        format!(
+            "policy \"{}\": {} (component \"{}\"){field}: {}",
+            self.policy, self.object, self.component, self.message
+        )
+    }
+}
+
+/// `app.yaml:12:7: policy "p": Deployment/prod/api (component "api"), field "f": message`.
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "policy \"{}\": {} (component \"{}\")",
-            self.policy, self.object, self.component
-        )?;
-        if let Some(field) = &self.field {
-            write!(f, ", field \"{field}\"")?;
-        }
-        write!(f, ": {}", self.message)
+        write!(f, "{}: {}", self.location, self.describe())
     }
 }
 
@@ -119,12 +129,17 @@ pub fn enforce(
                 policy: policy.type_name.clone(),
                 object: object.to_string(),
                 component: objects[i].component.clone(),
+                location: component_location(app, &objects[i].component),
                 field: d.field.clone(),
                 message: d.message.clone(),
             };
             match (d.severity, policy.action) {
                 (wit::Severity::Error, Action::Deny) => denials.push(violation),
-                _ => warnings.push(format!("warning: {violation}")),
+                _ => warnings.push(format!(
+                    "{}: warning: {}",
+                    violation.location,
+                    violation.describe()
+                )),
             }
         }
         for mutation in &response.patch_outputs {
@@ -167,6 +182,18 @@ pub fn enforce(
             violations: denials,
             warnings: warnings[first_policy_warning..].to_vec(),
         })
+    }
+}
+
+/// `file:line:column` of the component named `name`.
+fn component_location(app: &Application, name: &str) -> String {
+    let site = match app.components.iter().find(|c| c.name == name) {
+        Some(component) => app.source.site(&component.path),
+        None => app.source.site(&[]),
+    };
+    match site.position {
+        Some((line, column)) => format!("{}:{line}:{column}", app.source.file),
+        None => app.source.file.clone(),
     }
 }
 

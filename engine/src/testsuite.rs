@@ -778,6 +778,7 @@ mod tests {
             policy: "p".into(),
             object: "Deployment/default/api".into(),
             component: "api".into(),
+            location: "app.yaml:7:7".into(),
             field: Some("metadata.labels.team".into()),
             message: "lacks the label \"team\"".into(),
         }];

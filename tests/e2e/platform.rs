@@ -437,23 +437,25 @@ metadata:
 
 const LABELLED: &str = "  labels: {team: payments}\n";
 
-fn denial_lines(namespace: &str) -> [String; 3] {
+/// The denials of the unlabelled app; `at` is where its component is written.
+fn denial_lines(namespace: &str, at: &str) -> [String; 3] {
     [
         "error: the platform's policies deny this application:\n".to_string(),
         format!(
-            "  - policy \"require-labels\": Deployment/{namespace}/api (component \"api\"), \
-             field \"metadata.labels.team\": Deployment \"api\" lacks the label \"team\"\n"
+            "  - {at}: policy \"require-labels\": Deployment/{namespace}/api (component \
+             \"api\"), field \"metadata.labels.team\": Deployment \"api\" lacks the label \
+             \"team\"\n"
         ),
         format!(
-            "  - policy \"require-labels\": Service/{namespace}/api (component \"api\"), \
+            "  - {at}: policy \"require-labels\": Service/{namespace}/api (component \"api\"), \
              field \"metadata.labels.team\": Service \"api\" lacks the label \"team\"\n"
         ),
     ]
 }
 
-fn latest_warning(namespace: &str) -> String {
+fn latest_warning(namespace: &str, at: &str) -> String {
     format!(
-        "warning: policy \"disallow-latest-tag\": Deployment/{namespace}/api (component \
+        "{at}: warning: policy \"disallow-latest-tag\": Deployment/{namespace}/api (component \
          \"api\"), field \"spec.template.spec.containers[0].image\": container \"api\" uses \
          image \"nginx\", which has no tag (meaning latest); pin a version or a digest\n"
     )
@@ -465,7 +467,7 @@ fn platform_policies_deny_an_application_and_list_every_denial() {
     let err = render_stdin(&guarded_app(""), &["--platform", &platform])
         .failed()
         .to_string();
-    for line in denial_lines("default") {
+    for line in denial_lines("default", "<stdin>:7:7") {
         assert!(err.contains(&line), "expected {line:?} in:\n{err}");
     }
 }
@@ -480,7 +482,7 @@ fn platform_policies_allow_a_labelled_application_and_warn() {
         "payments"
     );
     find(&objects, "Service", "api");
-    assert_eq!(run.stderr, latest_warning("default"));
+    assert_eq!(run.stderr, latest_warning("default", "<stdin>:8:7"));
 }
 
 #[test]
@@ -547,7 +549,7 @@ fn platform_policies_from_kiln_platform_deny_in_argocd_generate() {
     let err = argocd_generate(&guarded_app(""), &platform)
         .failed()
         .to_string();
-    for line in denial_lines("shop") {
+    for line in denial_lines("shop", "apps/shop/vela.yaml:7:7") {
         assert!(err.contains(&line), "expected {line:?} in:\n{err}");
     }
 }
@@ -566,7 +568,10 @@ fn platform_policies_from_kiln_platform_allow_in_argocd_generate() {
         find(&objects, "Deployment", "api")["metadata"]["labels"]["team"],
         "payments"
     );
-    assert_eq!(run.stderr, latest_warning("shop"));
+    assert_eq!(
+        run.stderr,
+        latest_warning("shop", "apps/shop/vela.yaml:8:7")
+    );
 }
 
 // ---- 9. kiln test ------------------------------------------------------------------------
@@ -625,8 +630,8 @@ fn platform_kiln_test_reports_a_wrong_expectation() {
              no denial matches {{policy: require-labels, object: Deployment/default/api, \
              field: metadata.labels.team, message: Deployment \"api\" lacks the label \
              \"owner\"}}\n\
-             unexpected denial: policy \"require-labels\": Deployment/default/api (component \
-             \"api\"), field \"metadata.labels.team\": Deployment \"api\" lacks the label \
+             unexpected denial: {file}:26:7: policy \"require-labels\": Deployment/default/api \
+             (component \"api\"), field \"metadata.labels.team\": Deployment \"api\" lacks the label \
              \"team\"\n"
         )),
         "{out}"
