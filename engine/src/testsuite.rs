@@ -792,7 +792,7 @@ mod tests {
         let problems = check_denials(&[spec("owner")], &actual).unwrap_err();
         assert!(problems[0].starts_with("no denial matches"), "{problems:?}");
         assert!(
-            problems[1].starts_with("unexpected denial: policy \"p\""),
+            problems[1].starts_with("unexpected denial: app.yaml:7:7: policy \"p\""),
             "{problems:?}"
         );
         assert!(check_denials(&[], &actual).is_err());
