@@ -199,7 +199,7 @@ impl<'a> Reader<'a> {
             return Err(SyntaxError {
                 position: position(at),
                 message: format!(
-                    "the document expands to more than {MAX_NODES} nodes (an alias bomb?)"
+                    "the document expands to more than {MAX_NODES} nodes (too big to be an application, or an alias bomb)"
                 ),
             });
         }
