@@ -302,8 +302,8 @@ fn test(args: &Args, base: &Platform, test_args: &TestArgs) -> Result<Output> {
             .with_context(|| format!("loading the definitions of {}", path.display()))?;
         let _ = writeln!(
             out,
-            "\nrunning {} tests from {}",
-            results.len(),
+            "\nrunning {} from {}",
+            count(results.len(), "test"),
             path.display()
         );
         for result in results {
