@@ -17,7 +17,6 @@ use crate::app::Application;
 use crate::definitions::Registry;
 use crate::error::{Error, Result, Site};
 use crate::manifest::{self, Object};
-
 use crate::patch::{self, Owners};
 use crate::platform::Action;
 use crate::render::{RenderOptions, Rendered, call_error, patch_from_wit, wit_context};

@@ -14,7 +14,6 @@
 //! instantiating it at all.
 
 use std::hash::Hasher;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -102,22 +101,9 @@ impl CompiledCache {
         self.dir.join(format!("{}.describe", hex(digest)))
     }
 
-    fn store(&self, path: &Path, artifact: &[u8]) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempfile_in(&self.dir)?;
-        tmp.write_all(artifact)?;
-        // Readable by every user (temp files are 0600): a cache warmed while building an
-        // image is read by the plugin's own user.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-        }
-        tmp.as_file().sync_data()?;
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
+    /// Writes a cache file whole (readable by every user: a cache warmed while building an
+    /// image is read by the plugin's own user).
+    fn store(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        crate::files::write_atomically(path, bytes)
     }
 }
