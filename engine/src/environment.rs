@@ -87,13 +87,13 @@ pub fn environments(app: &Application) -> Result<Vec<Environment>> {
 /// The application as the environment `env` renders it. Without a name, the application's
 /// only environment (or the application as written, when it has none); naming none when there
 /// are several is an error, as is a name that is not one of them.
-pub fn select_environment(app: &Application, env: Option<&str>) -> Result<Selected> {
-    let plan = Plan::new(app)?;
+pub fn select_environment(app: Application, env: Option<&str>) -> Result<Selected> {
+    let plan = Plan::new(&app)?;
     let names: Vec<&str> = plan.envs.iter().filter_map(|e| e.name.as_deref()).collect();
     let chosen = match env {
         Some(wanted) => match plan.envs.iter().find(|e| e.name.as_deref() == Some(wanted)) {
             Some(found) => Some(found),
-            None => return Err(unknown_environment(app, wanted, &names)),
+            None => return Err(unknown_environment(&app, wanted, &names)),
         },
         None => match plan.envs.as_slice() {
             [] => None,
@@ -112,14 +112,10 @@ pub fn select_environment(app: &Application, env: Option<&str>) -> Result<Select
             }
         },
     };
-    let mut selected = Selected {
-        app: app.clone(),
-        name: None,
-        warnings: Vec::new(),
-    };
+    let mut warnings = Vec::new();
     for policy in &app.policies {
         if policy.type_name != OVERRIDE && policy.type_name != TOPOLOGY {
-            selected.warnings.push(warning(
+            warnings.push(warning(
                 &app.source,
                 &key(&policy.path, "type"),
                 &format!(
@@ -131,11 +127,23 @@ pub fn select_environment(app: &Application, env: Option<&str>) -> Result<Select
             ));
         }
     }
-    if let Some(env) = chosen {
-        selected.name = env.name.clone();
-        let rules: Vec<&Rule> = env.rules.iter().map(|&i| &plan.rules[i]).collect();
-        apply(&mut selected, &rules)?;
-    }
+    let Some(env) = chosen else {
+        // No environment: the application as written, not copied (it may be large).
+        drop(plan);
+        return Ok(Selected {
+            app,
+            name: None,
+            warnings,
+        });
+    };
+    // The rules read the application as written while the copy is rewritten.
+    let mut selected = Selected {
+        app: app.clone(),
+        name: env.name.clone(),
+        warnings,
+    };
+    let rules: Vec<&Rule> = env.rules.iter().map(|&i| &plan.rules[i]).collect();
+    apply(&mut selected, &rules)?;
     Ok(selected)
 }
 

@@ -480,7 +480,7 @@ fn render_case(
     source: Source,
 ) -> Result<(render::Rendered, String)> {
     let app = Application::from_source(source, &|name: &str| registry.is_trait(name))?;
-    let selected = crate::environment::select_environment(&app, case.context.env.as_deref())?;
+    let selected = crate::environment::select_environment(app, case.context.env.as_deref())?;
     let app = selected.app;
     let cluster_version = match &case.context.cluster_version {
         Some(text) => text

@@ -16,8 +16,9 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::parameters::ParameterSchema;
 use crate::platform::Lock;
-use crate::sandbox::{Module, Sandbox, hex, sha256, wit};
+use crate::sandbox::{Module, Precompiled, Sandbox, hex, sha256, wit};
 
 /// KubeVela built-ins Kiln does not ship, and why: both need more than the repository.
 pub const UNAVAILABLE: &[(&str, &str)] = &[
@@ -82,6 +83,8 @@ pub struct Builtin {
     /// sha256 of `bytes`, computed at build time.
     pub digest: [u8; 32],
     pub bytes: &'static [u8],
+    /// `bytes` compiled at build time for the engine [`BUILTIN_ENGINE_KEY`] names.
+    pub precompiled: &'static [u8],
 }
 
 include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
@@ -107,11 +110,15 @@ struct Entry {
     origin: Origin,
     bytes: Cow<'static, [u8]>,
     digest: Option<[u8; 32]>,
+    /// A built-in's artifact, compiled at build time.
+    precompiled: Option<Precompiled>,
     /// External definitions are loaded when added (their kind is only known then).
     module: Option<Arc<Module>>,
     /// A built-in once loaded, with the sandbox it was loaded by: an application tree
     /// renders many applications with one registry, and loads each module once.
     loaded: OnceLock<(u64, Arc<Module>)>,
+    /// The parameter schema, once compiled.
+    schema: OnceLock<Arc<ParameterSchema>>,
 }
 
 /// The definitions known to a render, by name.
@@ -120,6 +127,9 @@ pub struct Registry {
     /// When set, external definitions must be pinned in it.
     lock: Option<Lock>,
 }
+
+/// A definition's name, module and compiled parameter schema.
+type LoadedDefinition = (String, Arc<Module>, Arc<ParameterSchema>);
 
 /// The modules an application uses, loaded, with their parameter schemas compiled.
 #[derive(Default)]
@@ -151,8 +161,13 @@ impl Registry {
                     origin: Origin::Builtin,
                     bytes: Cow::Borrowed(b.bytes),
                     digest: Some(b.digest),
+                    precompiled: Some(Precompiled {
+                        engine_key: BUILTIN_ENGINE_KEY,
+                        artifact: b.precompiled,
+                    }),
                     module: None,
                     loaded: OnceLock::new(),
+                    schema: OnceLock::new(),
                 };
                 (b.name.to_string(), entry)
             })
@@ -230,8 +245,10 @@ impl Registry {
                 origin: Origin::File(PathBuf::from(origin)),
                 digest: Some(module.digest),
                 bytes: Cow::Owned(bytes),
+                precompiled: None,
                 module: Some(Arc::new(module)),
                 loaded: OnceLock::new(),
+                schema: OnceLock::new(),
             };
             self.entries.insert(name, entry);
         }
@@ -288,19 +305,44 @@ impl Registry {
             .map(|(_, candidate)| candidate)
     }
 
-    /// Compiles (or loads from the cache) the modules `names`, in parallel.
+    /// Compiles (or loads from the cache) the modules `names` and their parameter schemas,
+    /// in parallel.
     pub fn load(&self, sandbox: &Sandbox, names: &BTreeSet<&str>) -> Result<Loaded> {
         // Collected whole, then the first failure by name: the same error every run.
-        let modules: Vec<Result<(String, Arc<Module>)>> = names
+        let loaded: Vec<Result<LoadedDefinition>> = names
             .par_iter()
-            .map(|name| Ok((name.to_string(), self.module(sandbox, name)?)))
+            .map(|name| {
+                let module = self.module(sandbox, name)?;
+                let schema = self.schema(name, &module)?;
+                Ok((name.to_string(), module, schema))
+            })
             .collect();
-        let modules = modules.into_iter().collect::<Result<HashMap<_, _>>>()?;
+        let mut modules = HashMap::new();
         let mut schemas = crate::parameters::Schemas::default();
-        for (name, module) in &modules {
-            schemas.add(name, &module.metadata.parameter_schema)?;
+        for result in loaded {
+            let (name, module, schema) = result?;
+            schemas.insert(&name, schema);
+            modules.insert(name, module);
         }
         Ok(Loaded { modules, schemas })
+    }
+
+    /// The compiled parameter schema of definition `name` (loaded as `module`), compiled
+    /// once per process: it depends only on the module's bytes.
+    fn schema(&self, name: &str, module: &Module) -> Result<Arc<ParameterSchema>> {
+        let entry = self.entries.get(name).ok_or_else(|| Error::Definition {
+            module: name.to_string(),
+            message: "no such definition".into(),
+        })?;
+        if let Some(schema) = entry.schema.get() {
+            return Ok(schema.clone());
+        }
+        let schema = Arc::new(ParameterSchema::compile(
+            name,
+            &module.metadata.parameter_schema,
+        )?);
+        // A race compiles twice and keeps one: harmless.
+        Ok(entry.schema.get_or_init(|| schema).clone())
     }
 
     /// The module `name`, loaded.
@@ -318,7 +360,7 @@ impl Registry {
             return Ok(module.clone());
         }
         let module = sandbox
-            .load(name, &entry.bytes, entry.digest)
+            .load(name, &entry.bytes, entry.digest, entry.precompiled)
             .map_err(|message| Error::Definition {
                 module: format!("{name} ({})", entry.origin),
                 message,
@@ -387,7 +429,9 @@ fn load_module(
         Some(lock) => Some(lock.check(origin, &hex(&digest)).map_err(refuse)?),
         None => None,
     };
-    let mut module = sandbox.load(stem, bytes, Some(digest)).map_err(refuse)?;
+    let mut module = sandbox
+        .load(stem, bytes, Some(digest), None)
+        .map_err(refuse)?;
     let name = module.metadata.name.clone();
     if let Some(pinned) = pinned.filter(|pinned| *pinned != name) {
         return Err(refuse(format!(
@@ -413,4 +457,64 @@ fn valid_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::Limits;
+
+    fn builtin(name: &str) -> &'static Builtin {
+        BUILTINS
+            .iter()
+            .find(|b| b.name == name)
+            .expect("a built-in")
+    }
+
+    fn load(sandbox: &Sandbox, name: &str) -> Arc<Module> {
+        let registry = Registry::builtin();
+        let loaded = registry
+            .load(sandbox, &BTreeSet::from([name]))
+            .expect("loads");
+        loaded.get(name).expect("loaded").clone()
+    }
+
+    #[test]
+    fn an_empty_cache_receives_the_artifact_compiled_at_build_time() {
+        let cache = tempfile::tempdir().unwrap();
+        let sandbox = Sandbox::new(Limits::default(), Some(cache.path().into())).unwrap();
+        assert_eq!(sandbox.engine_key(), BUILTIN_ENGINE_KEY);
+        let module = load(&sandbox, "scaler");
+        assert_eq!(module.metadata.name, "scaler");
+        let stored = sandbox.cache().unwrap().artifact_path(&module.digest);
+        assert_eq!(
+            std::fs::read(stored).unwrap(),
+            builtin("scaler").precompiled,
+            "the cache holds the embedded artifact, not a new compilation"
+        );
+    }
+
+    #[test]
+    fn another_engine_configuration_compiles_the_built_ins_itself() {
+        let cache = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            fuel: Some(1_000_000_000),
+            ..Limits::default()
+        };
+        let sandbox = Sandbox::new(limits, Some(cache.path().into())).unwrap();
+        assert_ne!(sandbox.engine_key(), BUILTIN_ENGINE_KEY);
+        let module = load(&sandbox, "labels");
+        let stored = sandbox.cache().unwrap().artifact_path(&module.digest);
+        let artifact = std::fs::read(stored).unwrap();
+        assert!(!artifact.is_empty());
+        assert_ne!(artifact, builtin("labels").precompiled);
+    }
+
+    #[test]
+    fn without_a_cache_the_embedded_artifact_loads_directly() {
+        let sandbox = Sandbox::new(Limits::default(), None).unwrap();
+        let module = load(&sandbox, "hpa");
+        assert_eq!(module.metadata.name, "hpa");
+        assert_eq!(module.digest, builtin("hpa").digest);
+    }
 }

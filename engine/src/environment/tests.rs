@@ -188,7 +188,7 @@ fn read(text: &str) -> Application {
 }
 
 fn select(text: &str, env: Option<&str>) -> Result<Selected> {
-    select_environment(&read(text), env)
+    select_environment(read(text), env)
 }
 
 fn error(text: &str, env: Option<&str>) -> String {
@@ -322,7 +322,7 @@ fn dry_run_3_without_policies_renders_as_written() {
     let app = read(DRY_RUN_3);
     assert_eq!(app.workflow_steps.len(), 1);
     assert_eq!(app.workflow_steps[0].type_name, "suspend");
-    let selected = select_environment(&app, None).unwrap();
+    let selected = select_environment(app.clone(), None).unwrap();
     assert_eq!(selected.name, None);
     assert_eq!(names(&selected), ["testing-dryrun"]);
     assert_eq!(
@@ -640,7 +640,7 @@ fn other_clusters_and_cluster_selectors_are_warnings() {
 #[test]
 fn the_input_application_is_not_changed() {
     let app = read(DRY_RUN_2);
-    let _ = select_environment(&app, None).unwrap();
+    let _ = select_environment(app.clone(), None).unwrap();
     assert_eq!(
         traits(&app.components[0]),
         [("scaler".into(), json!({"replicas": 1}))]
@@ -763,7 +763,7 @@ fn wrongly_typed_fields_are_errors_at_their_place() {
             crate::app::Source::parse("app.yaml", &text).unwrap(),
             &|_: &str| false,
         )
-        .and_then(|app| select_environment(&app, None));
+        .and_then(|app| select_environment(app, None));
         let got = err.unwrap_err().to_string();
         if got != expected {
             failures.push(format!("{spec}\n  got: {got}\n want: {expected}"));

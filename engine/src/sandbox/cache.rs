@@ -13,10 +13,8 @@
 //! a pure function of the module's bytes, so a warm process loads a module without
 //! instantiating it at all.
 
-use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -28,26 +26,14 @@ pub struct CompiledCache {
     dir: PathBuf,
 }
 
-/// Feeds `Hash` output into sha256, for a hash that is stable across processes.
-struct Sha256Hasher(Sha256);
-
-impl Hasher for Sha256Hasher {
-    fn finish(&self) -> u64 {
-        unreachable!("only `digest` is used")
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-}
-
 impl CompiledCache {
     /// The cache under `root` for `engine`'s configuration.
     pub fn new(root: &Path, engine: &Engine) -> CompiledCache {
-        let mut hasher = Sha256Hasher(Sha256::new());
-        std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
-        let engine_key = hex(&hasher.0.finalize());
         CompiledCache {
-            dir: root.join(format!("wasmtime-{}", &engine_key[..16])),
+            dir: root.join(format!(
+                "wasmtime-{}",
+                super::engine_config::engine_key(engine)
+            )),
         }
     }
 
@@ -62,13 +48,15 @@ impl CompiledCache {
     }
 
     /// The compiled component for `bytes` (whose sha256 is `digest`): loaded from the
-    /// cache, or compiled and then stored. A cache that cannot be written is not an error:
-    /// the component is still returned.
+    /// cache, or compiled (or taken from `precompiled`, an artifact for this engine) and
+    /// then stored. A cache that cannot be written is not an error: the component is still
+    /// returned.
     pub fn load_or_compile(
         &self,
         engine: &Engine,
         digest: &[u8; 32],
         bytes: &[u8],
+        precompiled: Option<&[u8]>,
     ) -> wasmtime::Result<Component> {
         let path = self.artifact_path(digest);
         if path.is_file() {
@@ -79,6 +67,12 @@ impl CompiledCache {
                 return Ok(component);
             }
             // Corrupt or foreign: fall through, recompile and replace it.
+        }
+        if let Some(artifact) = precompiled {
+            let _ = self.store(&path, artifact);
+            // SAFETY: compiled for an engine with this compatibility key (the caller
+            // checked), by the build script of this binary.
+            return unsafe { Component::deserialize(engine, artifact) };
         }
         let artifact = engine.precompile_component(bytes)?;
         let _ = self.store(&path, &artifact);

@@ -16,6 +16,7 @@
 //! all of which grant nothing. Anything else is refused by name.
 
 mod cache;
+pub mod engine_config;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -24,7 +25,7 @@ use std::time::Duration;
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable, types::ComponentItem};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Engine, Store};
 use wasmtime::{StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
@@ -77,9 +78,9 @@ impl Default for Limits {
         Limits {
             time: Duration::from_secs(5),
             fuel: None,
-            memory: 256 * 1024 * 1024,
+            memory: engine_config::DEFAULT_MEMORY,
             table_elements: 100_000,
-            stack: 1024 * 1024,
+            stack: engine_config::DEFAULT_STACK,
             output: 16 * 1024 * 1024,
             objects: 10_000,
         }
@@ -192,6 +193,16 @@ pub struct Sandbox {
     fuel: bool,
     /// Distinguishes sandboxes: a module belongs to the engine that compiled it.
     id: u64,
+    /// The engine's compatibility key ([`engine_config::engine_key`]).
+    engine_key: String,
+}
+
+/// A module's artifact compiled ahead of time (the built-ins', by the build script), and
+/// the [`engine_config::engine_key`] of the engine that compiled it.
+#[derive(Debug, Clone, Copy)]
+pub struct Precompiled {
+    pub engine_key: &'static str,
+    pub artifact: &'static [u8],
 }
 
 /// A definition compiled and ready to instantiate.
@@ -234,25 +245,7 @@ impl Sandbox {
         // Compiled code differs with it on, and the cache keys on that.
         let fuel = limits.all().any(|l| l.fuel.is_some());
         let memory = limits.all().map(|l| l.memory).max().unwrap_or(0);
-        let mut config = Config::new();
-        config
-            .wasm_component_model(true)
-            .epoch_interruption(true)
-            .consume_fuel(fuel)
-            .max_wasm_stack(limits.defaults.stack)
-            .cranelift_nan_canonicalization(true)
-            .relaxed_simd_deterministic(true)
-            // Reserve only what the memory limit allows (not wasmtime's 4 GiB per memory):
-            // a one-shot process should not map a terabyte of address space for its pool.
-            .memory_reservation(memory as u64)
-            .memory_guard_size(64 * 1024)
-            .memory_reservation_for_growth(0);
-        // Instances come from the on-demand allocator with data segments copied, not the
-        // pooling allocator with copy-on-write images: for a short-lived process whose
-        // instances live microseconds, the pool's slot reset (memset, madvise and the TLB
-        // shootdowns it sends to every core) cost more than it saved. Measured on the
-        // benchmark app, 2 cores: N=100 89.7 ms vs 124.5 ms pooled, N=1 6.9 ms vs 12.7 ms.
-        config.memory_init_cow(false);
+        let config = engine_config::engine_config(fuel, memory, limits.defaults.stack);
         let engine = Engine::new(&config)?;
 
         let mut linker = Linker::new(&engine);
@@ -261,6 +254,7 @@ impl Sandbox {
         start_epoch_ticker(&engine);
         let cache = cache_dir.map(|dir| CompiledCache::new(&dir, &engine));
         Ok(Sandbox {
+            engine_key: engine_config::engine_key(&engine),
             engine,
             linker,
             cache,
@@ -275,6 +269,12 @@ impl Sandbox {
         self.id
     }
 
+    /// Its engine's compatibility key ([`engine_config::engine_key`]): artifacts compiled
+    /// for this key load here.
+    pub fn engine_key(&self) -> &str {
+        &self.engine_key
+    }
+
     /// The compiled-module cache, if any.
     pub fn cache(&self) -> Option<&CompiledCache> {
         self.cache.as_ref()
@@ -282,16 +282,25 @@ impl Sandbox {
 
     /// Compiles (or loads from the cache) the component `bytes`, links it, and asks it to
     /// describe itself. `digest` is the sha256 of `bytes` when the caller knows it.
+    /// `precompiled` is used instead of compiling when this sandbox's engine is the one it
+    /// was compiled for.
     pub fn load(
         &self,
         name: &str,
         bytes: &[u8],
         digest: Option<[u8; 32]>,
+        precompiled: Option<Precompiled>,
     ) -> Result<Module, String> {
         let digest = digest.unwrap_or_else(|| sha256(bytes));
-        let component = match &self.cache {
-            Some(cache) => cache.load_or_compile(&self.engine, &digest, bytes),
-            None => Component::new(&self.engine, bytes),
+        let precompiled = precompiled
+            .filter(|p| p.engine_key == self.engine_key)
+            .map(|p| p.artifact);
+        let component = match (&self.cache, precompiled) {
+            (Some(cache), _) => cache.load_or_compile(&self.engine, &digest, bytes, precompiled),
+            // SAFETY: a built-in's artifact, compiled by the build script for this engine
+            // configuration (the keys are equal) and embedded in this binary.
+            (None, Some(artifact)) => unsafe { Component::deserialize(&self.engine, artifact) },
+            (None, None) => Component::new(&self.engine, bytes),
         }
         // wasmtime's first line says what is wrong; the rest is a dump of the bytes.
         .map_err(|e| {
