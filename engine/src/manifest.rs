@@ -28,9 +28,24 @@ pub enum Origin {
 /// A finished Kubernetes object and its origin.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object {
+    /// The object; `Null` once [`Object::serialize`] has written it out.
     pub value: Value,
     pub component: String,
     pub origin: Origin,
+    /// The object written as one document of a format, when it was written ahead.
+    pub text: Option<(Format, String)>,
+}
+
+impl Object {
+    /// Writes the object as one document of `format` (what [`write`] prints for it, less
+    /// separators and headers) and drops its value: a large application's objects are
+    /// held as text, several times smaller than JSON values, from when they are final.
+    pub fn serialize(&mut self, format: Format) {
+        let mut text = String::new();
+        body(&self.value, format, &mut text);
+        self.text = Some((format, text));
+        self.value = Value::Null;
+    }
 }
 
 /// The application facts that go into labels, names and namespaces.
@@ -210,6 +225,7 @@ pub fn finish(mut value: Value, origin: Origin, labels: &Labels<'_>) -> Object {
         value,
         component: labels.component.to_string(),
         origin,
+        text: None,
     }
 }
 
@@ -286,14 +302,33 @@ fn write_object(
     let object = &objects[i];
     match format {
         Format::Json => {
-            out.push_str(&object.value.to_string());
+            object_body(object, format, out);
             out.push('\n');
         }
         Format::Yaml if headers => vela_dry_run(objects, i, app_name, out),
         Format::Yaml => {
             out.push_str("---\n");
-            yaml::document(&object.value, out);
+            object_body(object, format, out);
         }
+    }
+}
+
+/// Appends `object` as one document of `format`: its text if it was written ahead in
+/// that format, else its value.
+fn object_body(object: &Object, format: Format, out: &mut String) {
+    match &object.text {
+        Some((written, text)) if *written == format => out.push_str(text),
+        _ => body(&object.value, format, out),
+    }
+}
+
+/// Appends `value` as one document of `format`.
+fn body(value: &Value, format: Format, out: &mut String) {
+    match format {
+        Format::Json => {
+            let _ = write!(out, "{value}");
+        }
+        Format::Yaml => yaml::document(value, out),
     }
 }
 
@@ -315,7 +350,7 @@ fn vela_dry_run(objects: &[Object], i: usize, app_name: &str, out: &mut String) 
             let _ = writeln!(out, "## From the trait {trait_type}");
         }
     }
-    yaml::document(&object.value, out);
+    object_body(object, Format::Yaml, out);
     out.push_str("\n---\n");
     let last_of_component = objects
         .get(i + 1)

@@ -113,6 +113,10 @@ pub struct RenderOptions {
     pub revision: String,
     /// The platform's guardrail policies, run on the final object set.
     pub policies: Vec<PolicyUse>,
+    /// Write each object in this format as soon as it is final, and keep it only as text
+    /// ([`manifest::Object::serialize`]); [`manifest::write`] must then be given the same
+    /// format. Ignored when there are policies: they read and mutate the values.
+    pub serialize: Option<manifest::Format>,
 }
 
 impl Default for RenderOptions {
@@ -123,6 +127,7 @@ impl Default for RenderOptions {
             api_versions: Vec::new(),
             revision: String::new(),
             policies: Vec::new(),
+            serialize: None,
         }
     }
 }
@@ -404,9 +409,19 @@ impl ComponentJob<'_> {
             app_labels: &self.app.labels,
             app_annotations: &self.app.annotations,
         };
+        let serialize = self
+            .options
+            .serialize
+            .filter(|_| self.options.policies.is_empty());
         let objects = std::iter::once(workload)
             .chain(auxiliaries)
-            .map(|draft| manifest::finish(draft.object, draft.origin, &labels))
+            .map(|draft| {
+                let mut object = manifest::finish(draft.object, draft.origin, &labels);
+                if let Some(format) = serialize {
+                    object.serialize(format);
+                }
+                object
+            })
             .collect();
         Ok(Rendered { objects, warnings })
     }

@@ -500,6 +500,7 @@ fn render_case(
             .policies
             .clone()
             .unwrap_or_else(|| platform.policies.clone()),
+        serialize: None,
     };
     let mut rendered = render::render_app(sandbox, registry, &app, &options)?;
     rendered.warnings.extend(selected.warnings);

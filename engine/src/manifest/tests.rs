@@ -168,6 +168,7 @@ fn json_output_is_one_object_per_line() {
             origin: Origin::Workload {
                 type_name: "t".into(),
             },
+            text: None,
         },
         Object {
             value: json!({"kind": "B"}),
@@ -175,6 +176,7 @@ fn json_output_is_one_object_per_line() {
             origin: Origin::Auxiliary {
                 resource: "r".into(),
             },
+            text: None,
         },
     ];
     assert_eq!(
@@ -185,4 +187,39 @@ fn json_output_is_one_object_per_line() {
         write(&objects, Format::Yaml, "app", false),
         "---\nkind: A\n---\nkind: B\n"
     );
+}
+
+#[test]
+fn objects_written_ahead_print_as_their_values_would() {
+    let objects: Vec<Object> = ["Deployment", "Service"]
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| Object {
+            value: json!({"kind": kind, "metadata": {"name": "web", "labels": {"a": "1: x"}}}),
+            component: "web".into(),
+            origin: if i == 0 {
+                Origin::Workload {
+                    type_name: "webservice".into(),
+                }
+            } else {
+                Origin::Trait {
+                    trait_type: "gateway".into(),
+                    resource: "service".into(),
+                }
+            },
+            text: None,
+        })
+        .collect();
+    for format in [Format::Yaml, Format::Json] {
+        for headers in [false, true] {
+            let mut ahead = objects.clone();
+            ahead.iter_mut().for_each(|o| o.serialize(format));
+            assert!(ahead.iter().all(|o| o.value.is_null()));
+            assert_eq!(
+                write(&ahead, format, "app", headers),
+                write(&objects, format, "app", headers),
+                "{format:?}, headers {headers}"
+            );
+        }
+    }
 }

@@ -472,6 +472,7 @@ fn argocd_command(
             .unwrap_or_default(),
         revision: env.app_revision(&app.name),
         policies: platform.policies.clone(),
+        serialize: Some(Format::Json),
     };
     let rendered = render::render_app(sandbox, registry, &app, &options)?;
     // An empty success would make Argo CD prune everything: only when the app says so.
@@ -578,6 +579,10 @@ pub(crate) fn render_source(
     let app = Application::from_source(source, &|name: &str| registry.is_trait(name))?;
     let selected = environment::select_environment(app, args.env.as_deref())?;
     let app = selected.app;
+    let format = match args.output {
+        OutputFormat::Yaml => Format::Yaml,
+        OutputFormat::Json => Format::Json,
+    };
     let options = RenderOptions {
         namespace: args.namespace.clone(),
         cluster_version: args.cluster_version,
@@ -588,12 +593,9 @@ pub(crate) fn render_source(
             .unwrap_or_default(),
         revision: String::new(),
         policies: platform.policies.clone(),
+        serialize: Some(format),
     };
     let rendered = render::render_app(sandbox, registry, &app, &options)?;
-    let format = match args.output {
-        OutputFormat::Yaml => Format::Yaml,
-        OutputFormat::Json => Format::Json,
-    };
     let text = manifest::write(&rendered.objects, format, &app.name, args.vela_headers);
     Ok((
         text,
