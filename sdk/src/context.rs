@@ -1,5 +1,6 @@
 //! What a definition knows about where it renders.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::ops::Deref;
 
@@ -91,9 +92,9 @@ impl Context {
 pub struct TraitContext {
     pub context: Context,
     /// The workload object rendered so far.
-    pub workload: Value,
+    pub workload: LazyJson,
     /// Auxiliary objects rendered so far, by name, in order.
-    pub outputs: Vec<(String, Value)>,
+    pub outputs: Vec<(String, LazyJson)>,
 }
 
 impl TraitContext {
@@ -102,14 +103,79 @@ impl TraitContext {
     pub fn for_test(workload: Value) -> Self {
         TraitContext {
             context: Context::for_test("component"),
-            workload,
+            workload: workload.into(),
             outputs: Vec::new(),
         }
     }
 
     /// The auxiliary object named `name`, if one was rendered.
     pub fn output(&self, name: &str) -> Option<&Value> {
-        self.outputs.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.outputs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| &**v)
+    }
+}
+
+/// A JSON value the host sent as text, parsed the first time it is read.
+///
+/// A trait is sent the workload and every output rendered before it, but most traits only
+/// patch and never read them; parsing them on every call was most of such a trait's time.
+/// Reads go through `Deref<Target = Value>`, so `ctx.workload["spec"]`,
+/// `ctx.workload.pointer("/spec/template")` and `&ctx.workload` where a `&Value` is
+/// expected work as on a [`Value`].
+///
+/// ```
+/// use kiln_sdk::LazyJson;
+/// use serde_json::json;
+///
+/// let workload = LazyJson::from_text(r#"{"kind": "Deployment"}"#.to_string());
+/// assert_eq!(workload["kind"], "Deployment");
+/// assert_eq!(LazyJson::from(json!({"kind": "Job"}))["kind"], "Job");
+/// ```
+#[derive(Clone)]
+pub struct LazyJson {
+    text: String,
+    value: OnceCell<Value>,
+}
+
+impl LazyJson {
+    /// `text`, to be parsed when first read. Kiln's host always sends valid JSON; text that
+    /// is not reads as `null`.
+    pub fn from_text(text: String) -> Self {
+        LazyJson {
+            text,
+            value: OnceCell::new(),
+        }
+    }
+}
+
+impl From<Value> for LazyJson {
+    fn from(value: Value) -> Self {
+        LazyJson {
+            text: String::new(),
+            value: OnceCell::from(value),
+        }
+    }
+}
+
+impl Deref for LazyJson {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        self.value
+            .get_or_init(|| serde_json::from_str(&self.text).unwrap_or(Value::Null))
+    }
+}
+
+impl PartialEq for LazyJson {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for LazyJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
     }
 }
 

@@ -66,7 +66,7 @@ pub mod bindings {
     });
 }
 
-pub use context::{ClusterVersion, Context, TraitContext};
+pub use context::{ClusterVersion, Context, LazyJson, TraitContext};
 pub use error::{Error, Result};
 pub use output::{Patch, TraitOutput, WorkloadOutput};
 pub use policy::{PolicyInput, PolicyObject, PolicyOutput, Violation, container_label};

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::bindings::kiln::definition::types as wit;
 use crate::{
-    ClusterVersion, Context, Error, Patch, PolicyInput, PolicyObject, PolicyOutput, TraitContext,
-    TraitOutput, WorkloadOutput,
+    ClusterVersion, Context, Error, LazyJson, Patch, PolicyInput, PolicyObject, PolicyOutput,
+    TraitContext, TraitOutput, WorkloadOutput,
 };
 
 /// The `err` of a render call.
@@ -67,15 +67,16 @@ pub fn render_trait<P: DeserializeOwned>(
     request: wit::RenderRequest,
 ) -> Result<wit::RenderResponse, Diagnostics> {
     let params = parameters(&request.parameters).map_err(diagnostics)?;
-    let workload = match &request.workload {
-        Some(text) => json(text, "workload")?,
-        None => Value::Null,
+    // Parsed only if the trait reads them (see `LazyJson`).
+    let workload = match request.workload {
+        Some(text) => LazyJson::from_text(text),
+        None => Value::Null.into(),
     };
     let outputs = request
         .outputs
-        .iter()
-        .map(|o| Ok((o.name.clone(), json(&o.object, &o.name)?)))
-        .collect::<Result<_, Diagnostics>>()?;
+        .into_iter()
+        .map(|o| (o.name, LazyJson::from_text(o.object)))
+        .collect();
     let ctx = TraitContext {
         context: context(request.context),
         workload,
