@@ -279,6 +279,18 @@ struct Draft {
     object: Value,
     owners: Owners,
     origin: Origin,
+    /// `object` as JSON text, kept between trait calls until a patch changes it: every
+    /// trait is sent every output so far, and most never change them.
+    text: Option<String>,
+}
+
+impl Draft {
+    /// The object as JSON text, as sent to a trait.
+    fn text(&mut self) -> String {
+        self.text
+            .get_or_insert_with(|| self.object.to_string())
+            .clone()
+    }
 }
 
 impl ComponentJob<'_> {
@@ -287,7 +299,7 @@ impl ComponentJob<'_> {
         let workload_module = self.module(&c.type_name);
         let context = self.context();
         let request = wit::RenderRequest {
-            parameters: Value::Object(c.properties.clone()).to_string(),
+            parameters: properties_json(&c.properties),
             context: context.clone(),
             workload: None,
             outputs: Vec::new(),
@@ -318,6 +330,7 @@ impl ComponentJob<'_> {
             origin: Origin::Workload {
                 type_name: c.type_name.clone(),
             },
+            text: None,
         };
         let mut auxiliaries: Vec<Draft> = Vec::new();
         for named in &response.outputs {
@@ -328,6 +341,7 @@ impl ComponentJob<'_> {
                 origin: Origin::Auxiliary {
                     resource: named.name.clone(),
                 },
+                text: None,
             });
         }
 
@@ -336,14 +350,14 @@ impl ComponentJob<'_> {
             let site = self.site(Some(t));
             self.check_trait_fits(workload_module, module, t, &site)?;
             let request = wit::RenderRequest {
-                parameters: Value::Object(t.properties.clone()).to_string(),
+                parameters: properties_json(&t.properties),
                 context: context.clone(),
-                workload: Some(workload.object.to_string()),
+                workload: Some(workload.text()),
                 outputs: auxiliaries
-                    .iter()
+                    .iter_mut()
                     .map(|d| wit::NamedObject {
                         name: d.name.clone(),
-                        object: d.object.to_string(),
+                        object: d.text(),
                     })
                     .collect(),
             };
@@ -369,6 +383,7 @@ impl ComponentJob<'_> {
             }
             if let Some(p) = &response.patch {
                 let p = self.patch(module, &site, p)?;
+                workload.text = None;
                 patch::apply(&mut workload.object, &p, &owner, &mut workload.owners)
                     .map_err(|e| self.patch_error(module, &site, e, "the workload"))?;
             }
@@ -384,6 +399,7 @@ impl ComponentJob<'_> {
                         ),
                     ));
                 };
+                target.text = None;
                 patch::apply(&mut target.object, &p, &owner, &mut target.owners).map_err(|e| {
                     self.patch_error(module, &site, e, &format!("output \"{}\"", op.name))
                 })?;
@@ -397,6 +413,7 @@ impl ComponentJob<'_> {
                         trait_type: t.type_name.clone(),
                         resource: named.name.clone(),
                     },
+                    text: None,
                 });
             }
         }
@@ -588,6 +605,11 @@ impl ComponentJob<'_> {
 }
 
 /// The error for a failed module call at `site`.
+/// A component's or trait's properties as the JSON text sent to its definition.
+fn properties_json(properties: &serde_json::Map<String, Value>) -> String {
+    serde_json::to_string(properties).unwrap_or_else(|_| "{}".to_string())
+}
+
 pub(crate) fn call_error(e: CallError, site: &Site, module: &str) -> Error {
     match e {
         CallError::Limit { limit, detail } => Error::LimitExceeded {
