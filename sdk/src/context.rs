@@ -4,6 +4,9 @@ use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::ops::Deref;
 
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::Value;
 
 /// The Kubernetes version the output is rendered for (KubeVela's `context.clusterVersion`).
@@ -150,6 +153,121 @@ impl LazyJson {
     }
 }
 
+impl LazyJson {
+    /// True when a non-null value is at `pointer` (RFC 6901, e.g. `/spec/template`), as
+    /// `value.pointer(pointer).is_some_and(|v| !v.is_null())` says. Before the value is
+    /// parsed, this scans the text for that one path instead of parsing it all: a trait that
+    /// only asks whether the workload has a pod template stays cheap.
+    ///
+    /// ```
+    /// use kiln_sdk::LazyJson;
+    ///
+    /// let workload = LazyJson::from_text(
+    ///     r#"{"spec": {"template": {"spec": {}}, "selector": null, "ports": [{"port": 80}]}}"#.into(),
+    /// );
+    /// assert!(workload.has("/spec/template"));
+    /// assert!(workload.has("/spec/ports/0/port"));
+    /// assert!(!workload.has("/spec/selector"));
+    /// assert!(!workload.has("/spec/jobTemplate"));
+    /// ```
+    pub fn has(&self, pointer: &str) -> bool {
+        if let Some(value) = self.value.get() {
+            return value.pointer(pointer).is_some_and(|v| !v.is_null());
+        }
+        let Some(tokens) = pointer_tokens(pointer) else {
+            return false;
+        };
+        let mut reader = serde_json::Deserializer::from_str(&self.text);
+        PathSeed(&tokens).deserialize(&mut reader).unwrap_or(false)
+    }
+}
+
+/// The unescaped reference tokens of a JSON pointer; `None` if it is not one.
+fn pointer_tokens(pointer: &str) -> Option<Vec<String>> {
+    if pointer.is_empty() {
+        return Some(Vec::new());
+    }
+    let rest = pointer.strip_prefix('/')?;
+    Some(
+        rest.split('/')
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect(),
+    )
+}
+
+/// Follows a path of tokens through JSON text, skipping everything else unparsed; yields
+/// whether a non-null value is at the end of it.
+struct PathSeed<'a>(&'a [String]);
+
+impl<'de> DeserializeSeed<'de> for PathSeed<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        if self.0.is_empty() {
+            return Option::<IgnoredAny>::deserialize(deserializer).map(|v| v.is_some());
+        }
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PathSeed<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == self.0[0].as_str() {
+                found = map.next_value_seed(PathSeed(&self.0[1..]))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        let wanted = self.0[0].parse::<usize>().ok();
+        let mut found = false;
+        let mut index = 0;
+        loop {
+            let element = if Some(index) == wanted {
+                seq.next_element_seed(PathSeed(&self.0[1..]))?
+                    .map(|f| found = f)
+            } else {
+                seq.next_element::<IgnoredAny>()?.map(|_| ())
+            };
+            if element.is_none() {
+                return Ok(found);
+            }
+            index += 1;
+        }
+    }
+
+    // A scalar has nothing below it.
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+}
+
 impl From<Value> for LazyJson {
     fn from(value: Value) -> Self {
         LazyJson {
@@ -183,5 +301,59 @@ impl Deref for TraitContext {
     type Target = Context;
     fn deref(&self) -> &Context {
         &self.context
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `has` on text agrees with `pointer` on the parsed value, for every kind of node.
+    #[test]
+    fn has_on_text_agrees_with_the_parsed_value() {
+        let value = json!({
+            "a": {"b": [1, {"c": null, "d": "x"}, []], "e": {}},
+            "f/g": {"h~i": true},
+            "n": null,
+            "s": "text",
+        });
+        let pointers = [
+            "",
+            "/a",
+            "/a/b",
+            "/a/b/0",
+            "/a/b/1",
+            "/a/b/1/c",
+            "/a/b/1/d",
+            "/a/b/2",
+            "/a/b/3",
+            "/a/b/x",
+            "/a/e",
+            "/a/e/z",
+            "/f~1g",
+            "/f~1g/h~0i",
+            "/n",
+            "/n/x",
+            "/s",
+            "/s/0",
+            "/missing",
+            "no-slash",
+            "/a/b/1/d/deeper",
+        ];
+        let text = LazyJson::from_text(value.to_string());
+        for pointer in pointers {
+            let expected = value.pointer(pointer).is_some_and(|v| !v.is_null());
+            assert_eq!(text.has(pointer), expected, "{pointer}");
+            assert_eq!(
+                LazyJson::from(value.clone()).has(pointer),
+                expected,
+                "{pointer}"
+            );
+        }
+        assert!(
+            text.value.get().is_none(),
+            "has() did not parse the whole value"
+        );
     }
 }

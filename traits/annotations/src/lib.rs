@@ -13,18 +13,19 @@ pub struct Params(pub BTreeMap<String, Option<String>>);
 /// Merges the annotations into `metadata.annotations` and into every pod or job template the
 /// workload has: `spec.template`, `spec.jobTemplate` and `spec.jobTemplate.spec.template`
 /// (KubeVela: `+patchStrategy=jsonMergePatch`, so `null` deletes an annotation and an
-/// existing annotation takes the new value).
+/// existing annotation takes the new value). A template counts when it is there and not
+/// null (KubeVela: `!= _|_`).
 pub fn annotations(params: Params, ctx: &TraitContext) -> Result<TraitOutput> {
     let content = json!(params.0);
     let at = |annotated: Value| json!({ "metadata": { "annotations": annotated } });
     let mut patch = at(content.clone());
     let mut spec = Map::new();
-    if exists(&ctx.workload, "/spec/template") {
+    if ctx.workload.has("/spec/template") {
         spec.insert("template".into(), at(content.clone()));
     }
-    if exists(&ctx.workload, "/spec/jobTemplate") {
+    if ctx.workload.has("/spec/jobTemplate") {
         let mut job_template = at(content.clone());
-        if exists(&ctx.workload, "/spec/jobTemplate/spec/template") {
+        if ctx.workload.has("/spec/jobTemplate/spec/template") {
             job_template["spec"] = json!({ "template": at(content) });
         }
         spec.insert("jobTemplate".into(), job_template);
@@ -33,11 +34,6 @@ pub fn annotations(params: Params, ctx: &TraitContext) -> Result<TraitOutput> {
         patch["spec"] = Value::Object(spec);
     }
     Ok(TraitOutput::new().patch(Patch::json_merge_patch(patch)))
-}
-
-/// True when the workload has a non-null value at `pointer` (KubeVela: `!= _|_`).
-fn exists(workload: &Value, pointer: &str) -> bool {
-    workload.pointer(pointer).is_some_and(|v| !v.is_null())
 }
 
 kiln_sdk::export_trait! {

@@ -16,17 +16,11 @@ pub struct Params(pub BTreeMap<String, Option<String>>);
 pub fn labels(params: Params, ctx: &TraitContext) -> Result<TraitOutput> {
     let labels = json!(params.0);
     let mut patch = json!({ "metadata": { "labels": labels } });
-    if has_pod_template(&ctx.workload) {
+    // KubeVela: `context.output.spec.template != _|_`.
+    if ctx.workload.has("/spec/template") {
         patch["spec"] = json!({ "template": { "metadata": { "labels": labels } } });
     }
     Ok(TraitOutput::new().patch(Patch::json_merge_patch(patch)))
-}
-
-/// True when the workload has `spec.template` (KubeVela: `context.output.spec.template != _|_`).
-fn has_pod_template(workload: &Value) -> bool {
-    workload
-        .pointer("/spec/template")
-        .is_some_and(|t| !t.is_null())
 }
 
 kiln_sdk::export_trait! {
