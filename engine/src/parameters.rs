@@ -11,6 +11,7 @@ use std::sync::Arc;
 use jsonschema::ValidationError;
 use jsonschema::Validator;
 use jsonschema::error::ValidationErrorKind;
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::app::yaml::Segment;
@@ -60,35 +61,42 @@ impl Schemas {
 
     /// Checks every component and trait of `app`; reports every violation at once.
     pub fn check_app(&self, app: &Application) -> Result<()> {
-        let mut errors = Vec::new();
-        for component in &app.components {
-            let site = Site {
-                component: Some(component.name.clone()),
-                ..Site::default()
-            };
-            self.check(
-                app,
-                &component.type_name,
-                &component.properties,
-                &component.properties_path,
-                &site,
-                &mut errors,
-            );
-            for t in &component.traits {
+        // Components in parallel; their errors in file order.
+        let per_component: Vec<Vec<Error>> = app
+            .components
+            .par_iter()
+            .map(|component| {
+                let mut errors = Vec::new();
                 let site = Site {
-                    trait_name: Some(t.type_name.clone()),
-                    ..site.clone()
+                    component: Some(component.name.clone()),
+                    ..Site::default()
                 };
                 self.check(
                     app,
-                    &t.type_name,
-                    &t.properties,
-                    &t.properties_path,
+                    &component.type_name,
+                    &component.properties,
+                    &component.properties_path,
                     &site,
                     &mut errors,
                 );
-            }
-        }
+                for t in &component.traits {
+                    let site = Site {
+                        trait_name: Some(t.type_name.clone()),
+                        ..site.clone()
+                    };
+                    self.check(
+                        app,
+                        &t.type_name,
+                        &t.properties,
+                        &t.properties_path,
+                        &site,
+                        &mut errors,
+                    );
+                }
+                errors
+            })
+            .collect();
+        let mut errors: Vec<Error> = per_component.into_iter().flatten().collect();
         match errors.len() {
             0 => Ok(()),
             1 => Err(errors.remove(0)),

@@ -1,6 +1,9 @@
 //! KubeVela's OAM `Application` (`core.oam.dev/v1beta1`).
 
+use std::collections::HashSet;
 use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use super::yaml::{Node, NodeValue, Segment};
 use super::{
@@ -88,15 +91,22 @@ pub(super) fn read(source: Arc<Source>, fallback_name: Option<&str>) -> Result<A
         ));
     };
 
+    // Components are read in parallel (a large application has thousands), then checked in
+    // file order, so the first error reported is the same as a sequential read's.
+    let read: Vec<Result<Component>> = items
+        .par_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut path = components_path.clone();
+            path.push(Segment::Index(i));
+            read_component(&source, item, path)
+        })
+        .collect();
     let mut components = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let mut path = components_path.clone();
-        path.push(Segment::Index(i));
-        let component = read_component(&source, item, path)?;
-        if components
-            .iter()
-            .any(|c: &Component| c.name == component.name)
-        {
+    let mut names = HashSet::with_capacity(items.len());
+    for component in read {
+        let component = component?;
+        if !names.insert(component.name.clone()) {
             return Err(source.invalid(
                 &key(&component.path, "name"),
                 format!("duplicate component name \"{}\"", component.name),

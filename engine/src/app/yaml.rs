@@ -15,6 +15,8 @@ use serde_json::{Map, Number, Value};
 const MAX_NODES: usize = 1_000_000;
 /// Nesting depth refused beyond this (stack safety of the recursive consumers).
 const MAX_DEPTH: usize = 256;
+/// Maps with fewer keys are checked for duplicates by a scan, bigger ones with a set.
+const SMALL_MAP: usize = 16;
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,9 +250,10 @@ impl<'a> Reader<'a> {
             }
             Event::MappingStart(anchor, _) => {
                 let mut entries: Vec<(String, Node)> = Vec::new();
-                // Linear in the number of keys: a scan per key made a file of one big map
-                // (found reading the fuzzed reader) take hours.
-                let mut seen: HashSet<String> = HashSet::new();
+                // Duplicate keys: a scan of a small map (most are), a set for a big one; a
+                // scan per key made a file of one big map (found reading the fuzzed reader)
+                // take hours, and a set per small map cost the allocations.
+                let mut seen: Option<HashSet<String>> = None;
                 loop {
                     let (event, key_span) = self.next()?;
                     if let Event::MappingEnd = event {
@@ -269,7 +272,20 @@ impl<'a> Reader<'a> {
                             });
                         }
                     };
-                    if !seen.insert(key.clone()) {
+                    let duplicate = match &mut seen {
+                        Some(set) => !set.insert(key.clone()),
+                        None if entries.len() < SMALL_MAP => {
+                            entries.iter().any(|(known, _)| *known == key)
+                        }
+                        None => {
+                            let mut set: HashSet<String> =
+                                entries.iter().map(|(known, _)| known.clone()).collect();
+                            let duplicate = !set.insert(key.clone());
+                            seen = Some(set);
+                            duplicate
+                        }
+                    };
+                    if duplicate {
                         return Err(SyntaxError {
                             position: position(&key_span),
                             message: format!("duplicate key \"{key}\""),
@@ -475,6 +491,25 @@ mod tests {
         let err = parse("a: 1\na: 2\n").unwrap_err();
         assert_eq!(err.position.line, 2);
         assert!(err.message.contains("duplicate key"));
+    }
+
+    #[test]
+    fn refuses_duplicates_in_maps_of_every_size() {
+        // Small maps are scanned and big ones use a set: sizes on both sides of the switch.
+        for keys in [1, 2, 15, 16, 17, 40] {
+            let mut text: String = (0..keys).map(|i| format!("k{i}: {i}\n")).collect();
+            assert!(parse(&text).is_ok(), "{keys} distinct keys");
+            for again in [0, keys - 1] {
+                let err = parse(&format!("{text}k{again}: again\n")).unwrap_err();
+                assert_eq!(
+                    (err.position.line, err.message),
+                    (keys + 1, format!("duplicate key \"k{again}\"")),
+                    "{keys} keys, then k{again} again"
+                );
+            }
+            text.push_str("after: 1\n");
+            assert!(parse(&text).is_ok());
+        }
     }
 
     #[test]
