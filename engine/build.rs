@@ -21,7 +21,6 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 #[path = "src/sandbox/engine_config.rs"]
-#[allow(dead_code)]
 mod engine_config;
 
 const TARGET: &str = "wasm32-wasip2";
