@@ -3,6 +3,7 @@
 //!
 //! Output is deterministic: keys sorted, objects in pipeline order, no timestamps.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -272,8 +273,49 @@ const OBJECTS_PER_TASK: usize = 32;
 /// Objects are written in parallel, in fixed slices joined in order: the text is the same
 /// whatever the number of threads.
 pub fn write(objects: &[Object], format: Format, app_name: &str, headers: bool) -> String {
+    write_slices(objects, format, app_name, headers).concat()
+}
+
+/// What [`write`] returns, as [`Text`], taking the objects: the text of objects written
+/// ahead in `format` ([`Object::serialize`]) is moved into it, not copied, so a large
+/// application's output is held once, not twice.
+pub fn into_text(objects: Vec<Object>, format: Format, app_name: &str, headers: bool) -> Text {
+    let all_written = objects
+        .iter()
+        .all(|o| matches!(&o.text, Some((written, _)) if *written == format));
+    if headers || !all_written {
+        // Something is left to write (or headers read neighbours): in parallel.
+        return Text::from_pieces(write_slices(&objects, format, app_name, headers));
+    }
+    let mut text = Text::default();
+    text.pieces.reserve(2 * objects.len());
+    for object in objects {
+        let document = match object.text {
+            Some((written, text)) if written == format => text,
+            _ => {
+                let mut text = String::new();
+                body(&object.value, format, &mut text);
+                text
+            }
+        };
+        match format {
+            Format::Json => {
+                text.push(document);
+                text.push("\n");
+            }
+            Format::Yaml => {
+                text.push("---\n");
+                text.push(document);
+            }
+        }
+    }
+    text
+}
+
+/// The objects written in fixed slices, in parallel, in order.
+fn write_slices(objects: &[Object], format: Format, app_name: &str, headers: bool) -> Vec<String> {
     let indices: Vec<usize> = (0..objects.len()).collect();
-    let parts: Vec<String> = indices
+    indices
         .par_chunks(OBJECTS_PER_TASK)
         .map(|slice| {
             let mut out = String::with_capacity(slice.len() * 1024);
@@ -282,12 +324,63 @@ pub fn write(objects: &[Object], format: Format, app_name: &str, headers: bool) 
             }
             out
         })
-        .collect();
-    let mut out = String::with_capacity(parts.iter().map(String::len).sum());
-    for part in &parts {
-        out.push_str(part);
+        .collect()
+}
+
+/// Output text held as pieces in order, written out one after the other: the output of a
+/// render is as large as its objects, and joining them into one string would hold it twice.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text {
+    pieces: Vec<Cow<'static, str>>,
+}
+
+impl Text {
+    fn from_pieces(pieces: Vec<String>) -> Text {
+        Text {
+            pieces: pieces.into_iter().map(Cow::Owned).collect(),
+        }
     }
-    out
+
+    /// Appends `piece`.
+    pub fn push(&mut self, piece: impl Into<Cow<'static, str>>) {
+        self.pieces.push(piece.into());
+    }
+
+    /// Appends every piece of `other`.
+    pub fn append(&mut self, other: Text) {
+        self.pieces.extend(other.pieces);
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.pieces.iter().map(|p| p.len()).sum()
+    }
+
+    /// Whether there is no text at all.
+    pub fn is_empty(&self) -> bool {
+        self.pieces.iter().all(|p| p.is_empty())
+    }
+
+    /// Writes the pieces to `out`, in order.
+    pub fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        self.pieces
+            .iter()
+            .try_for_each(|piece| out.write_all(piece.as_bytes()))
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Text {
+        Text {
+            pieces: vec![Cow::Owned(text)],
+        }
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.pieces.iter().try_for_each(|piece| f.write_str(piece))
+    }
 }
 
 /// Appends object `i` of `objects` (its neighbours decide `vela dry-run`'s blank lines).

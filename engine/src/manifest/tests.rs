@@ -215,11 +215,39 @@ fn objects_written_ahead_print_as_their_values_would() {
             let mut ahead = objects.clone();
             ahead.iter_mut().for_each(|o| o.serialize(format));
             assert!(ahead.iter().all(|o| o.value.is_null()));
+            let expected = write(&objects, format, "app", headers);
             assert_eq!(
                 write(&ahead, format, "app", headers),
-                write(&objects, format, "app", headers),
+                expected,
                 "{format:?}, headers {headers}"
             );
+            // Taken as text: moved when every object was written ahead, written otherwise.
+            let mut mixed = objects.clone();
+            mixed[1].serialize(format);
+            for (what, taken) in [
+                ("ahead", ahead),
+                ("mixed", mixed),
+                ("none", objects.clone()),
+            ] {
+                let text = into_text(taken, format, "app", headers);
+                assert_eq!(
+                    text.len(),
+                    expected.len(),
+                    "{what}, {format:?}, headers {headers}"
+                );
+                assert_eq!(
+                    text.to_string(),
+                    expected,
+                    "{what}, {format:?}, headers {headers}"
+                );
+                let mut bytes = Vec::new();
+                text.write_to(&mut bytes).unwrap();
+                assert_eq!(
+                    bytes,
+                    expected.as_bytes(),
+                    "{what}, {format:?}, headers {headers}"
+                );
+            }
         }
     }
 }

@@ -204,7 +204,8 @@ enum DefinitionsCommand {
 /// What a command that ran prints.
 #[derive(Default)]
 pub struct Output {
-    pub stdout: String,
+    /// What to print: pieces written one after the other (see [`manifest::Text`]).
+    pub stdout: manifest::Text,
     pub warnings: Vec<String>,
     /// The command ran but its verdict is failure (`kiln test` with a failing case).
     pub failed: bool,
@@ -282,7 +283,7 @@ fn new_definition(args: &NewArgs) -> Result<Output> {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk"));
     let stdout = scaffold::create(template, &args.name, Path::new(&args.name), &sdk)?;
     Ok(Output {
-        stdout,
+        stdout: stdout.into(),
         ..Output::default()
     })
 }
@@ -345,7 +346,7 @@ fn test(args: &Args, base: &Platform, test_args: &TestArgs) -> Result<Output> {
         started.elapsed().as_secs_f64()
     );
     Ok(Output {
-        stdout: out,
+        stdout: out.into(),
         warnings: Vec::new(),
         failed: !failures.is_empty(),
     })
@@ -407,7 +408,8 @@ fn lock(sandbox: &Sandbox, dir: &Path, override_builtins: bool) -> Result<Output
             "pinned {} in {}\n",
             count(lock.definitions.len(), "definition"),
             target.display()
-        ),
+        )
+        .into(),
         warnings: Vec::new(),
         failed: false,
     })
@@ -445,7 +447,7 @@ fn argocd_command(
     if let ArgocdCommand::Parameters = command {
         // Announced with the file's values: Argo CD shows them as the defaults.
         return Ok(Output {
-            stdout: format!("{}\n", argocd::announcements(&app)),
+            stdout: format!("{}\n", argocd::announcements(&app)).into(),
             warnings: Vec::new(),
             failed: false,
         });
@@ -489,7 +491,7 @@ fn argocd_command(
         );
     }
     Ok(Output {
-        stdout: manifest::write(&rendered.objects, Format::Json, &app.name, false),
+        stdout: manifest::into_text(rendered.objects, Format::Json, &app.name, false),
         warnings: selected
             .warnings
             .into_iter()
@@ -507,7 +509,7 @@ fn warm(sandbox: &Sandbox, registry: &Registry) -> Result<Output> {
         None => "(no cache: --no-cache)".to_string(),
     };
     Ok(Output {
-        stdout: format!("compiled {} definitions {location}\n", names.len()),
+        stdout: format!("compiled {} definitions {location}\n", names.len()).into(),
         warnings: Vec::new(),
         failed: false,
     })
@@ -575,7 +577,7 @@ pub(crate) fn render_source(
     platform: &Platform,
     args: &RenderArgs,
     source: Source,
-) -> kiln::Result<(String, Vec<String>)> {
+) -> kiln::Result<(manifest::Text, Vec<String>)> {
     let app = Application::from_source(source, &|name: &str| registry.is_trait(name))?;
     let selected = environment::select_environment(app, args.env.as_deref())?;
     let app = selected.app;
@@ -596,7 +598,7 @@ pub(crate) fn render_source(
         serialize: Some(format),
     };
     let rendered = render::render_app(sandbox, registry, &app, &options)?;
-    let text = manifest::write(&rendered.objects, format, &app.name, args.vela_headers);
+    let text = manifest::into_text(rendered.objects, format, &app.name, args.vela_headers);
     Ok((
         text,
         selected
@@ -650,7 +652,7 @@ fn list(sandbox: &Sandbox, registry: &Registry) -> Result<Output> {
         let _ = writeln!(out, "  {name:width$}  {why}");
     }
     Ok(Output {
-        stdout: out,
+        stdout: out.into(),
         warnings: Vec::new(),
         failed: false,
     })
@@ -691,7 +693,7 @@ fn show(sandbox: &Sandbox, registry: &Registry, name: &str) -> Result<Output> {
         let _ = writeln!(out, "{row}");
     }
     Ok(Output {
-        stdout: out,
+        stdout: out.into(),
         warnings: Vec::new(),
         failed: false,
     })

@@ -26,9 +26,11 @@ fn main() -> ExitCode {
             for warning in &output.warnings {
                 eprintln!("{warning}");
             }
-            let mut stdout = std::io::stdout().lock();
-            match stdout
-                .write_all(output.stdout.as_bytes())
+            // Buffered: the output comes in many pieces, and stdout alone flushes each line.
+            let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+            match output
+                .stdout
+                .write_to(&mut stdout)
                 .and_then(|()| stdout.flush())
             {
                 Ok(()) if output.failed => ExitCode::FAILURE,

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use kiln::app::{APP_FILE_NAMES, Source};
 use kiln::definitions::Registry;
+use kiln::manifest::Text;
 use kiln::platform::Platform;
 use kiln::sandbox::Sandbox;
 
@@ -37,7 +38,7 @@ pub fn render_tree(
     let progress = std::io::stderr()
         .is_terminal()
         .then(|| progress_bar(files.len()));
-    let results: Vec<kiln::Result<(String, Vec<String>)>> = files
+    let results: Vec<kiln::Result<(Text, Vec<String>)>> = files
         .par_iter()
         .map(|file| {
             let result = Source::read(file)
@@ -72,8 +73,8 @@ pub fn render_tree(
         rendered.push((file, text));
     }
     let stdout = match &args.out_dir {
-        Some(out) => write_files(root, out, args.output, &rendered)?,
-        None => one_stream(args.output, &rendered),
+        Some(out) => write_files(root, out, args.output, &rendered)?.into(),
+        None => one_stream(args.output, rendered),
     };
     Ok(Output {
         stdout,
@@ -91,13 +92,13 @@ fn progress_bar(total: usize) -> ProgressBar {
 }
 
 /// Every application's output in path order; YAML documents say which file they come from.
-fn one_stream(format: OutputFormat, rendered: &[(&PathBuf, String)]) -> String {
-    let mut out = String::new();
+fn one_stream(format: OutputFormat, rendered: Vec<(&PathBuf, Text)>) -> Text {
+    let mut out = Text::default();
     for (file, text) in rendered {
         if let OutputFormat::Yaml = format {
-            out.push_str(&format!("# Source: {}\n", file.display()));
+            out.push(format!("# Source: {}\n", file.display()));
         }
-        out.push_str(text);
+        out.append(text);
     }
     out
 }
@@ -108,7 +109,7 @@ fn write_files(
     root: &Path,
     out: &Path,
     format: OutputFormat,
-    rendered: &[(&PathBuf, String)],
+    rendered: &[(&PathBuf, Text)],
 ) -> Result<String> {
     let extension = match format {
         OutputFormat::Yaml => "yaml",
@@ -117,7 +118,7 @@ fn write_files(
     let mut written = Vec::new();
     for (file, text) in rendered {
         let target = out.join(format!("{}.{extension}", app_name(root, file)));
-        kiln::files::write_atomically(&target, text.as_bytes())
+        kiln::files::write_atomically(&target, text.to_string().as_bytes())
             .with_context(|| format!("writing {}", target.display()))?;
         written.push(target);
     }
