@@ -167,6 +167,11 @@ pub fn render_policy<P: DeserializeOwned>(
 
 /// Parses the user's properties, naming the parameter path on failure.
 pub(crate) fn parameters<P: DeserializeOwned>(text: &str) -> crate::Result<P> {
+    // Tracking the path costs an allocation per key; only a failure needs it, and parsing
+    // is deterministic, so the text is parsed again with it then.
+    if let Ok(parameters) = serde_json::from_str(text) {
+        return Ok(parameters);
+    }
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -255,4 +260,47 @@ fn warnings(list: Vec<(Option<String>, String)>) -> Vec<wit::Diagnostic> {
             object: None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Port {
+        port: u16,
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Parameters {
+        image: String,
+        #[serde(default)]
+        ports: Vec<Port>,
+    }
+
+    #[test]
+    fn parameters_parse_and_errors_name_the_field() {
+        let parsed: Parameters =
+            parameters(r#"{"image": "nginx", "ports": [{"port": 80}]}"#).unwrap();
+        assert_eq!(
+            parsed,
+            Parameters {
+                image: "nginx".into(),
+                ports: vec![Port { port: 80 }],
+            }
+        );
+        let field_of = |text: &str| match parameters::<Parameters>(text) {
+            Err(e) => match &e.messages[..] {
+                [(Some(field), message)] => (field.clone(), message.clone()),
+                _ => panic!("expected one field error, got {e:?}"),
+            },
+            Ok(p) => panic!("expected an error, got {p:?}"),
+        };
+        let (field, message) = field_of(r#"{"image": "nginx", "ports": [{"port": "80"}]}"#);
+        assert_eq!(field, "ports[0].port");
+        assert!(message.starts_with("invalid type: string"), "{message}");
+        let (field, message) = field_of(r#"{"ports": []}"#);
+        assert_eq!(field, "image");
+        assert_eq!(message, "missing field `image`");
+    }
 }
