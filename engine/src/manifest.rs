@@ -565,42 +565,67 @@ pub mod yaml {
         "=",
     ];
 
+    /// The longest word of [`RESERVED`].
+    const LONGEST_RESERVED: usize = 5;
+
+    /// One pass over the bytes: this runs for every key and string of every object.
     fn is_plain_safe(s: &str) -> bool {
-        let Some(first) = s.chars().next() else {
+        let bytes = s.as_bytes();
+        let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
             return false;
         };
-        if RESERVED.contains(&s) {
+        // Anything that may read as a number, date or time, or that starts or ends like an
+        // indicator: quote.
+        if first.is_ascii_digit()
+            || matches!(first, b'.' | b'+' | b'-' | b' ' | b':' | b'@' | b'%' | b'~')
+            || matches!(last, b' ' | b':' | b'~')
+        {
             return false;
         }
-        // Anything that may read as a number, date or time: quote.
-        if first.is_ascii_digit() || matches!(first, '.' | '+' | '-') {
+        if bytes.len() <= LONGEST_RESERVED && RESERVED.contains(&s) {
             return false;
         }
-        if s.starts_with(' ') || s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
-            return false;
+        // Plain characters only (no `#`, so no comment), and no `: ` (a key) inside.
+        let mut after_colon = false;
+        for &b in bytes {
+            if !is_plain_byte(b) || (after_colon && b == b' ') {
+                return false;
+            }
+            after_colon = b == b':';
         }
-        s.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || matches!(
-                    c,
-                    '-' | '_'
-                        | '.'
-                        | '/'
-                        | ':'
-                        | '@'
-                        | '+'
-                        | '='
-                        | '~'
-                        | '('
-                        | ')'
-                        | ' '
-                        | '$'
-                        | '^'
-                        | ';'
-                        | '%'
-                )
-        }) && !s.starts_with([':', '@', '%', '~'])
-            && !s.ends_with(['~'])
+        true
+    }
+
+    fn is_plain_byte(b: u8) -> bool {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'_'
+                    | b'.'
+                    | b'/'
+                    | b':'
+                    | b'@'
+                    | b'+'
+                    | b'='
+                    | b'~'
+                    | b'('
+                    | b')'
+                    | b' '
+                    | b'$'
+                    | b'^'
+                    | b';'
+                    | b'%'
+            )
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn reserved_words_are_at_most_the_longest_checked() {
+            assert!(RESERVED.iter().all(|w| w.len() <= LONGEST_RESERVED));
+        }
     }
 }
 
