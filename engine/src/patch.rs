@@ -138,7 +138,12 @@ pub fn apply(
     apply_with(target, patch, owner, owners, MergeOptions::KILN)
 }
 
-/// [`apply`] with explicit [`MergeOptions`]. A failed patch leaves `target` unchanged.
+/// [`apply`] with explicit [`MergeOptions`].
+///
+/// A failed merge may leave `target` and `owners` partly patched: the error ends the
+/// render, and every caller drops the object with it, so the object is not copied first
+/// (copying the workload before each trait's patch was ~3% of a large render). JSON
+/// patches stay all or nothing, as RFC 6902 says.
 pub fn apply_with(
     target: &mut Value,
     patch: &Patch,
@@ -148,17 +153,12 @@ pub fn apply_with(
 ) -> Result<(), PatchError> {
     match patch {
         Patch::Merge(p) => {
-            let mut merged = target.clone();
-            let mut recorded = owners.clone();
             let mut merge = Merge {
                 owner,
-                owners: &mut recorded,
+                owners,
                 options,
             };
-            merge.value(&mut merged, p, &mut String::new(), None, None)?;
-            *target = merged;
-            *owners = recorded;
-            Ok(())
+            merge.value(target, p, &mut String::new(), None, None)
         }
         Patch::JsonMergePatch(p) => {
             json_merge_patch(target, p);
