@@ -113,8 +113,21 @@ impl Node {
     }
 }
 
+mod split;
+
 /// Parses a single-document YAML (or JSON) text. An empty text is a `null` node.
+///
+/// A large application's `components` are parsed in parallel when the file allows it (see
+/// `split`); the tree, and any error, are the same as one parse from the top.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
+    match split::parse_in_parallel(text) {
+        Some(root) => Ok(root),
+        None => parse_from_top(text),
+    }
+}
+
+/// [`parse`], in one pass from the top.
+fn parse_from_top(text: &str) -> Result<Node, SyntaxError> {
     let mut reader = Reader {
         parser: Parser::new_from_str(text),
         anchors: Vec::new(),

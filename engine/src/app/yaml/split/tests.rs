@@ -1,0 +1,223 @@
+use super::*;
+use crate::app::yaml::parse;
+
+/// An application of `n` components, each written by `item`, with `before` and `after`
+/// around the sequence (at the `spec` level).
+fn app(n: usize, item: impl Fn(usize) -> String, after: &str) -> String {
+    let mut text = String::from(
+        "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: big # a comment\n\
+         spec:\n  components:\n",
+    );
+    for i in 0..n {
+        text.push_str(&item(i));
+    }
+    text.push_str(after);
+    text
+}
+
+/// A component using most of what a hand-written application does.
+fn rich(i: usize) -> String {
+    format!(
+        "  - name: svc-{i}\n    type: webservice\n    properties:\n      image: \"ghcr.io/x/svc-{i}:1.0\"\n      \
+         ports:\n      - port: 8080\n        expose: true\n      cmd: [sh, -c, 'echo {i}']\n      \
+         env: {{LOG: info, N: '{i}'}}\n      script: |\n        - not an item\n        # not a comment\n      \
+         folded: >\n        one\n        two\n      plain: a long\n        plain scalar\n\
+         # a comment at column 0\n\n    traits:\n    - type: scaler\n      properties:\n        replicas: {}\n",
+        i % 5
+    )
+}
+
+fn assert_same_as_from_top(text: &str) {
+    same(&parse(text), &parse_from_top(text));
+}
+
+/// Equal, or a panic showing where the two first differ (the trees are long).
+fn same<T: std::fmt::Debug + PartialEq>(left: &T, right: &T) {
+    if left == right {
+        return;
+    }
+    let (l, r) = (format!("{left:?}"), format!("{right:?}"));
+    let at = l.bytes().zip(r.bytes()).take_while(|(a, b)| a == b).count();
+    let from = at.saturating_sub(300);
+    panic!(
+        "differ at byte {at}:\n  left: ...{}\n right: ...{}",
+        &l[from..(at + 200).min(l.len())],
+        &r[from..(at + 200).min(r.len())]
+    );
+}
+
+#[test]
+fn a_large_application_parses_in_parts_to_the_same_tree() {
+    let text = app(
+        300,
+        rich,
+        "  policies:\n  - name: p\n    type: garbage-collect\n",
+    )
+    .replace("  components:\n", "  components: # the list\n\n");
+    assert!(text.len() >= MIN_BYTES);
+    let parallel = parse_in_parallel(&text).expect("cut");
+    same(&parallel, &parse_from_top(&text).unwrap());
+}
+
+#[test]
+fn items_indented_under_the_key_a_bare_dash_and_a_sequence_that_ends_the_file() {
+    let indented = |i: usize| {
+        format!(
+            "    - name: c-{i}\n      type: worker\n      properties:\n        image: busybox\n        \
+             x: {}\n",
+            "y".repeat(300)
+        )
+    };
+    let text = app(300, indented, "");
+    assert!(parse_in_parallel(&text).is_some());
+    assert_same_as_from_top(&text);
+    // A dash alone on its line, first or later.
+    for at in [0, 9] {
+        let bare = |i: usize| {
+            if i == at {
+                "  -\n    name: x\n".to_string()
+            } else {
+                rich(i)
+            }
+        };
+        let text = app(300, bare, "");
+        assert!(parse_in_parallel(&text).is_some());
+        assert_same_as_from_top(&text);
+    }
+    // No line break at the very end.
+    let text = app(300, indented, "");
+    let text = text.trim_end();
+    assert!(parse_in_parallel(text).is_some());
+    assert_same_as_from_top(text);
+}
+
+#[test]
+fn errors_are_those_of_a_parse_from_the_top() {
+    // A duplicate key in item 200, a bad indentation in the last item, and an error after
+    // the sequence: each reported at its line, as from the top.
+    let cases = [
+        app(
+            300,
+            |i| {
+                rich(i).replace(
+                    "type: webservice\n",
+                    if i == 200 {
+                        "type: a\n    type: b\n"
+                    } else {
+                        "type: webservice\n"
+                    },
+                )
+            },
+            "",
+        ),
+        app(
+            300,
+            |i| {
+                if i == 299 {
+                    "  - name: x\n   bad: 1\n".into()
+                } else {
+                    rich(i)
+                }
+            },
+            "",
+        ),
+        app(300, rich, "  workflow: {steps: [\n"),
+        app(300, rich, "  components: again\n"),
+    ];
+    for text in cases {
+        assert!(parse_in_parallel(&text).is_none());
+        let error = parse(&text).unwrap_err();
+        assert_eq!(Err(error), parse_from_top(&text));
+    }
+}
+
+#[test]
+fn what_cannot_be_cut_safely_parses_from_the_top() {
+    let anchors = app(
+        300,
+        |i| match i {
+            10 => rich(i).replace("type: webservice", "type: &t webservice"),
+            200 => rich(i).replace("type: webservice", "type: *t"),
+            _ => rich(i),
+        },
+        "",
+    );
+    let cases = [
+        // Too small to gain.
+        app(3, rich, ""),
+        // Anchors and aliases, tabs, carriage returns, document markers.
+        anchors,
+        app(300, rich, "  x: \"a\tb\"\n"),
+        app(300, rich, "").replace('\n', "\r\n"),
+        format!("---\n{}", app(300, rich, "")),
+        app(300, rich, "---\nkind: Second\n"),
+        // `components` elsewhere too, or not as a block sequence.
+        app(
+            300,
+            rich,
+            "  policies:\n  - type: override\n    properties:\n      components: []\n",
+        ),
+        app(300, rich, "").replace("  components:\n", "  components: !!seq\n"),
+        // `components:` in a flow mapping, where a `-` cannot start an item.
+        app(300, rich, "}\n").replace("spec:\n  components:", "spec: {\n  components:"),
+        // A quoted scalar and a flow sequence that run over an item's `-`.
+        app(
+            300,
+            |i| {
+                if i == 150 {
+                    "  - name: \"a\n  - b\"\n".into()
+                } else {
+                    rich(i)
+                }
+            },
+            "",
+        ),
+        app(
+            300,
+            |i| {
+                if i == 150 {
+                    "  - name: [a,\n  - b]\n".into()
+                } else {
+                    rich(i)
+                }
+            },
+            "",
+        ),
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        assert!(parse_in_parallel(text).is_none(), "case {i}");
+        assert_same_as_from_top(text);
+    }
+}
+
+#[test]
+fn the_nesting_limit_counts_from_the_top_of_the_file() {
+    // Nesting that fits in an item alone but not under `spec.components[i]`.
+    let deep = format!(
+        "{}x{}",
+        "[".repeat(MAX_DEPTH - 2),
+        "]".repeat(MAX_DEPTH - 2)
+    );
+    let text = app(
+        300,
+        |i| {
+            if i == 200 {
+                format!("  - name: {deep}\n")
+            } else {
+                rich(i)
+            }
+        },
+        "",
+    );
+    assert!(parse_in_parallel(&text).is_none());
+    assert!(parse_from_top(&text).is_err());
+    assert_same_as_from_top(&text);
+}
+
+#[test]
+fn counts_nodes_and_depth_as_the_reader_does() {
+    let text = "a: [1, {b: c}]\nd: {}\n";
+    let root = parse_from_top(text).unwrap();
+    // Nodes: the root map, keys a and d, the list, 1, the inner map, key b, c, the empty map.
+    assert_eq!(measure(&root, 0), (9, 3));
+}
