@@ -38,10 +38,10 @@ struct Cut {
 
 /// The tree of `text`, parsed in parts in parallel, or `None` to parse it from the top.
 pub(super) fn parse_in_parallel(text: &str) -> Option<Node> {
+    let bytes = text.as_bytes();
     if text.len() < MIN_BYTES
-        || text
-            .bytes()
-            .any(|b| matches!(b, b'&' | b'*' | b'\t' | b'\r'))
+        || memchr::memchr3(b'&', b'*', b'\t', bytes).is_some()
+        || memchr::memchr(b'\r', bytes).is_some()
     {
         return None;
     }
@@ -89,7 +89,7 @@ impl Cut {
     /// The items of the only block `components:` sequence in `text`, if there is one of
     /// enough items to be worth cutting.
     fn find(text: &str) -> Option<Cut> {
-        if text.matches(KEY).count() != 1 {
+        if memchr::memmem::find_iter(text.as_bytes(), KEY).count() != 1 {
             return None;
         }
         let mut lines = Lines::new(text);
