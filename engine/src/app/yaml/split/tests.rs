@@ -221,3 +221,66 @@ fn counts_nodes_and_depth_as_the_reader_does() {
     // Nodes: the root map, keys a and d, the list, 1, the inner map, key b, c, the empty map.
     assert_eq!(measure(&root, 0), (9, 3));
 }
+
+#[test]
+fn random_edits_of_a_large_application_parse_as_from_the_top() {
+    // Characters that start, end or break YAML constructs, put at random places: whatever
+    // the edit makes of the file (another tree or an error), the cut gives the same.
+    let base = app(
+        150,
+        rich,
+        "  policies:\n  - name: p\n    type: garbage-collect\n",
+    );
+    assert!(base.len() >= MIN_BYTES);
+    let edits = [
+        " ",
+        "  ",
+        "-",
+        "- ",
+        ":",
+        ": ",
+        "\n",
+        "\n  - ",
+        "\n- x: 1\n",
+        "\"",
+        "'",
+        "[",
+        "]",
+        "{",
+        "}",
+        "#",
+        "|",
+        ">",
+        "? ",
+        ",",
+        "%",
+        "---\n",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound as u64) as usize
+    };
+    let mut cut = 0;
+    for _ in 0..120 {
+        let mut text = base.clone();
+        for _ in 0..1 + next(3) {
+            // Edits at line starts and inside lines alike.
+            let mut at = next(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            if next(2) == 0 {
+                at = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            }
+            text.insert_str(at, edits[next(edits.len())]);
+        }
+        cut += usize::from(parse_in_parallel(&text).is_some());
+        assert_same_as_from_top(&text);
+    }
+    // Most edits keep a file that can be cut: the test exercises the cut, not only the
+    // fallback.
+    assert!(cut > 10, "only {cut} of 120 edited files were cut");
+}
