@@ -9,10 +9,10 @@
 //!
 //! Any doubt falls back to one parse from the top, which then gives the tree or the error:
 //! a file too small to gain, anchors or aliases, tabs or carriage returns, document markers
-//! or directives, not exactly one `components:` in the text, or any part that does not
-//! parse. A cut in the wrong place leaves a quote, a flow collection or a key unfinished in
-//! a part, which then fails to parse; block scalars and plain scalars cannot reach back to
-//! the items' indentation.
+//! or directives, the word `components` anywhere but in the one block `components:` key, or
+//! any part that does not parse. A cut in the wrong place leaves a quote, a flow collection
+//! or a key unfinished in a part, which then fails to parse; block scalars and plain scalars
+//! cannot reach back to the items' indentation.
 
 use rayon::prelude::*;
 
