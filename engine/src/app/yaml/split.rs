@@ -96,10 +96,7 @@ impl Cut {
         // The key's line: `components:` alone, maybe with a comment.
         let key_indent = loop {
             let line = lines.next()?;
-            if line.text.starts_with("---") || line.text.starts_with("...") {
-                return None;
-            }
-            if line.text.starts_with('%') {
+            if line.is_document_marker() {
                 return None;
             }
             let content = line.content();
@@ -117,7 +114,7 @@ impl Cut {
             indent: 0,
         };
         for line in lines {
-            if line.text.starts_with("---") || line.text.starts_with("...") {
+            if line.is_document_marker() {
                 return None;
             }
             if line.is_blank_or_comment() {
@@ -163,6 +160,11 @@ struct Line<'a> {
 }
 
 impl<'a> Line<'a> {
+    /// `---`, `...` or a directive: the file may hold more than one document.
+    fn is_document_marker(&self) -> bool {
+        self.text.starts_with("---") || self.text.starts_with("...") || self.text.starts_with('%')
+    }
+
     fn indent(&self) -> usize {
         self.text.len() - self.text.trim_start_matches(' ').len()
     }

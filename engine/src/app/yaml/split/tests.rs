@@ -1,8 +1,8 @@
 use super::*;
 use crate::app::yaml::parse;
 
-/// An application of `n` components, each written by `item`, with `before` and `after`
-/// around the sequence (at the `spec` level).
+/// An application of `n` components, each written by `item`, followed by `after` (at the
+/// `spec` level).
 fn app(n: usize, item: impl Fn(usize) -> String, after: &str) -> String {
     let mut text = String::from(
         "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: big # a comment\n\
