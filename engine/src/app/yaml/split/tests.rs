@@ -27,6 +27,15 @@ fn rich(i: usize) -> String {
     )
 }
 
+/// 300 rich components, of which the one at `at` is `item` instead.
+fn rich_but(at: usize, item: &str) -> String {
+    app(
+        300,
+        |i| if i == at { item.to_string() } else { rich(i) },
+        "",
+    )
+}
+
 fn assert_same_as_from_top(text: &str) {
     same(&parse(text), &parse_from_top(text));
 }
@@ -73,14 +82,7 @@ fn items_indented_under_the_key_a_bare_dash_and_a_sequence_that_ends_the_file() 
     assert_same_as_from_top(&text);
     // A dash alone on its line, first or later.
     for at in [0, 9] {
-        let bare = |i: usize| {
-            if i == at {
-                "  -\n    name: x\n".to_string()
-            } else {
-                rich(i)
-            }
-        };
-        let text = app(300, bare, "");
+        let text = rich_but(at, "  -\n    name: x\n");
         assert!(parse_in_parallel(&text).is_some());
         assert_same_as_from_top(&text);
     }
@@ -110,17 +112,7 @@ fn errors_are_those_of_a_parse_from_the_top() {
             },
             "",
         ),
-        app(
-            300,
-            |i| {
-                if i == 299 {
-                    "  - name: x\n   bad: 1\n".into()
-                } else {
-                    rich(i)
-                }
-            },
-            "",
-        ),
+        rich_but(299, "  - name: x\n   bad: 1\n"),
         app(300, rich, "  workflow: {steps: [\n"),
         app(300, rich, "  components: again\n"),
     ];
@@ -161,28 +153,8 @@ fn what_cannot_be_cut_safely_parses_from_the_top() {
         // `components:` in a flow mapping, where a `-` cannot start an item.
         app(300, rich, "}\n").replace("spec:\n  components:", "spec: {\n  components:"),
         // A quoted scalar and a flow sequence that run over an item's `-`.
-        app(
-            300,
-            |i| {
-                if i == 150 {
-                    "  - name: \"a\n  - b\"\n".into()
-                } else {
-                    rich(i)
-                }
-            },
-            "",
-        ),
-        app(
-            300,
-            |i| {
-                if i == 150 {
-                    "  - name: [a,\n  - b]\n".into()
-                } else {
-                    rich(i)
-                }
-            },
-            "",
-        ),
+        rich_but(150, "  - name: \"a\n  - b\"\n"),
+        rich_but(150, "  - name: [a,\n  - b]\n"),
     ];
     for (i, text) in cases.iter().enumerate() {
         assert!(parse_in_parallel(text).is_none(), "case {i}");
@@ -198,17 +170,7 @@ fn the_nesting_limit_counts_from_the_top_of_the_file() {
         "[".repeat(MAX_DEPTH - 2),
         "]".repeat(MAX_DEPTH - 2)
     );
-    let text = app(
-        300,
-        |i| {
-            if i == 200 {
-                format!("  - name: {deep}\n")
-            } else {
-                rich(i)
-            }
-        },
-        "",
-    );
+    let text = rich_but(200, &format!("  - name: {deep}\n"));
     assert!(parse_in_parallel(&text).is_none());
     assert!(parse_from_top(&text).is_err());
     assert_same_as_from_top(&text);
