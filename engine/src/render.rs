@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -161,35 +162,28 @@ pub fn render_app(
     options: &RenderOptions,
 ) -> Result<Rendered> {
     let names = resolve(registry, app)?;
-    let modules = registry.load(sandbox, &names)?;
-    modules.schemas().check_app(app)?;
+    let modules = registry.load_modules(sandbox, &names)?;
     let namespace = options
         .namespace
         .clone()
         .or_else(|| app.namespace.clone())
         .unwrap_or_else(|| "default".to_string());
-    // Chunks of a size set by the application, not one per thread: which calls share an
-    // instance must not depend on the number of threads (see `Instances`).
-    let results: Vec<Result<Rendered>> = app
-        .components
-        .par_chunks(chunk_size(app.components.len()))
-        .flat_map_iter(|chunk| {
-            let mut instances = sandbox.instances();
-            chunk
-                .iter()
-                .map(|component| {
-                    let job = ComponentJob {
-                        modules: &modules,
-                        app,
-                        component,
-                        namespace: &namespace,
-                        options,
-                    };
-                    job.render(&mut instances)
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    // The parameters are checked while the modules run, on the core a small application
+    // leaves idle (compiling the schemas is most of a one-component render's loading): the
+    // check's verdict comes first, and calls made on parameters it refuses are discarded.
+    // Once it has refused them, no further call starts.
+    let refused = AtomicBool::new(false);
+    let (checked, results) = rayon::join(
+        || {
+            let checked = registry
+                .compile_schemas(&modules)
+                .and_then(|schemas| schemas.check_app(app));
+            refused.store(checked.is_err(), Ordering::Relaxed);
+            checked
+        },
+        || render_chunks(sandbox, &modules, app, &namespace, options, &refused),
+    );
+    checked?;
 
     let mut rendered = Rendered::default();
     let mut errors = Vec::new();
@@ -210,6 +204,39 @@ pub fn render_app(
     }
     crate::guardrails::enforce(sandbox, registry, app, &namespace, options, &mut rendered)?;
     Ok(rendered)
+}
+
+/// Renders every component of `app`, in chunks, until `stop` is set.
+fn render_chunks(
+    sandbox: &Sandbox,
+    modules: &Loaded,
+    app: &Application,
+    namespace: &str,
+    options: &RenderOptions,
+    stop: &AtomicBool,
+) -> Vec<Result<Rendered>> {
+    // Chunks of a size set by the application, not one per thread: which calls share an
+    // instance must not depend on the number of threads (see `Instances`).
+    app.components
+        .par_chunks(chunk_size(app.components.len()))
+        .flat_map_iter(|chunk| {
+            let mut instances = sandbox.instances();
+            chunk
+                .iter()
+                .take_while(|_| !stop.load(Ordering::Relaxed))
+                .map(|component| {
+                    let job = ComponentJob {
+                        modules,
+                        app,
+                        component,
+                        namespace,
+                        options,
+                    };
+                    job.render(&mut instances)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Checks that every type and trait names a definition of the right kind; returns the

@@ -122,3 +122,17 @@ fn conflicting_traits_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn refused_parameters_are_reported_not_what_a_module_did_with_them() {
+    // The parameter check runs beside the calls: the trait may already have panicked when
+    // the check refuses the component's parameters; the check's verdict is what is shown.
+    let dir = misbehave_dir().to_str().expect("UTF-8 path").to_string();
+    let app = app("panic").replace("image: nginx", "image: 5");
+    let run = render_stdin(&app, &["-d", &dir]);
+    assert_eq!(
+        run.failed().trim_end(),
+        "error: <stdin>:10:16: component \"api\", field \"image\": expected string, found a \
+         number (5)"
+    );
+}

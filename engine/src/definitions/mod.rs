@@ -128,10 +128,8 @@ pub struct Registry {
     lock: Option<Lock>,
 }
 
-/// A definition's name, module and compiled parameter schema.
-type LoadedDefinition = (String, Arc<Module>, Arc<ParameterSchema>);
-
-/// The modules an application uses, loaded, with their parameter schemas compiled.
+/// The modules an application uses, loaded, with their parameter schemas compiled (unless
+/// they came from [`Registry::load_modules`]).
 #[derive(Default)]
 pub struct Loaded {
     modules: HashMap<String, Arc<Module>>,
@@ -308,23 +306,41 @@ impl Registry {
     /// Compiles (or loads from the cache) the modules `names` and their parameter schemas,
     /// in parallel.
     pub fn load(&self, sandbox: &Sandbox, names: &BTreeSet<&str>) -> Result<Loaded> {
+        let mut loaded = self.load_modules(sandbox, names)?;
+        loaded.schemas = self.compile_schemas(&loaded)?;
+        Ok(loaded)
+    }
+
+    /// Compiles (or loads from the cache) the modules `names`, in parallel, leaving their
+    /// parameter schemas to [`Registry::compile_schemas`].
+    pub fn load_modules(&self, sandbox: &Sandbox, names: &BTreeSet<&str>) -> Result<Loaded> {
         // Collected whole, then the first failure by name: the same error every run.
-        let loaded: Vec<Result<LoadedDefinition>> = names
+        let loaded: Vec<Result<(String, Arc<Module>)>> = names
             .par_iter()
-            .map(|name| {
-                let module = self.module(sandbox, name)?;
-                let schema = self.schema(name, &module)?;
-                Ok((name.to_string(), module, schema))
-            })
+            .map(|name| Ok((name.to_string(), self.module(sandbox, name)?)))
             .collect();
-        let mut modules = HashMap::new();
+        let modules = loaded.into_iter().collect::<Result<HashMap<_, _>>>()?;
+        Ok(Loaded {
+            modules,
+            schemas: crate::parameters::Schemas::default(),
+        })
+    }
+
+    /// Compiles the parameter schemas of the modules in `loaded`, in parallel.
+    pub fn compile_schemas(&self, loaded: &Loaded) -> Result<crate::parameters::Schemas> {
+        let mut names: Vec<&String> = loaded.modules.keys().collect();
+        names.sort();
+        // The first failure by name, as for modules.
+        let compiled: Vec<Result<(&String, Arc<ParameterSchema>)>> = names
+            .par_iter()
+            .map(|&name| Ok((name, self.schema(name, &loaded.modules[name])?)))
+            .collect();
         let mut schemas = crate::parameters::Schemas::default();
-        for result in loaded {
-            let (name, module, schema) = result?;
-            schemas.insert(&name, schema);
-            modules.insert(name, module);
+        for result in compiled {
+            let (name, schema) = result?;
+            schemas.insert(name, schema);
         }
-        Ok(Loaded { modules, schemas })
+        Ok(schemas)
     }
 
     /// The compiled parameter schema of definition `name` (loaded as `module`), compiled
