@@ -725,6 +725,7 @@ fn patch_component(component: &mut Component, patch: &ComponentPatch) {
                 properties,
                 path: t.path.clone(),
                 properties_path: t.properties_path.clone(),
+                position: None,
             });
         }
     }

@@ -187,7 +187,7 @@ pub fn enforce(
 /// `file:line:column` of the component named `name`.
 fn component_location(app: &Application, name: &str) -> String {
     let site = match app.components.iter().find(|c| c.name == name) {
-        Some(component) => app.source.site(&component.path),
+        Some(component) => app.source.site_of(&component.path, component.position),
         None => app.source.site(&[]),
     };
     match site.position {

@@ -210,7 +210,7 @@ impl Platform {
 
     /// Checks a parsed configuration; relative paths in it are relative to `base`.
     pub fn parse(source: Source, base: &Path) -> Result<Platform> {
-        let json = source.root.to_json();
+        let json = source.root().to_json();
         let json = if json.is_null() {
             Value::Object(Map::new())
         } else {
@@ -446,9 +446,10 @@ impl Lock {
             error: source,
         })?;
         let source = Source::parse(path.display().to_string(), &text)?;
-        let lock: Lock = serde_path_to_error::deserialize(source.root.to_json()).map_err(|e| {
-            source.invalid(&parse_field(&e.path().to_string()), e.inner().to_string())
-        })?;
+        let lock: Lock =
+            serde_path_to_error::deserialize(source.root().to_json()).map_err(|e| {
+                source.invalid(&parse_field(&e.path().to_string()), e.inner().to_string())
+            })?;
         if lock.version != 1 {
             return Err(source.invalid(
                 &parse_field("version"),

@@ -496,11 +496,14 @@ impl ComponentJob<'_> {
 
     /// The site of the component, or of one of its traits.
     fn site(&self, t: Option<&TraitUse>) -> Site {
-        let path = t.map_or(&self.component.path, |t| &t.path);
+        let (path, position) = match t {
+            Some(t) => (&t.path, t.position),
+            None => (&self.component.path, self.component.position),
+        };
         Site {
             component: Some(self.component.name.clone()),
             trait_name: t.map(|t| t.type_name.clone()),
-            ..self.app.source.site(path)
+            ..self.app.source.site_of(path, position)
         }
     }
 

@@ -209,7 +209,7 @@ impl TestFile {
         })?;
         let source = Source::parse(path.display().to_string(), &text)?;
         let spec: FileSpec =
-            serde_path_to_error::deserialize(source.root.to_json()).map_err(|e| {
+            serde_path_to_error::deserialize(source.root().to_json()).map_err(|e| {
                 source.invalid(&parse_field(&e.path().to_string()), e.inner().to_string())
             })?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -227,7 +227,7 @@ impl TestFile {
             .enumerate()
             .map(|(i, case)| {
                 let at = format!("tests[{i}]");
-                let node = |key: &str| source.root.locate(&parse_field(&format!("{at}.{key}")));
+                let node = |key: &str| source.root().locate(&parse_field(&format!("{at}.{key}")));
                 let app = match (case.app, case.component) {
                     (Some(app), None) => embedded_app(&source, &text, &app, node("app"))?,
                     (None, Some(_)) => wrap_component(node("component")),
@@ -306,10 +306,7 @@ impl TestFile {
         case: &Case,
         update: bool,
     ) -> Outcome {
-        let source = Source {
-            file: self.path.display().to_string(),
-            root: case.app.clone(),
-        };
+        let source = Source::from_node(self.path.display().to_string(), case.app.clone());
         let rendered = render_case(sandbox, registry, platform, case, source);
         let failures = match rendered {
             Ok((rendered, app_name)) => self.check_success(case, &rendered, &app_name, update),
@@ -742,7 +739,7 @@ mod tests {
     fn an_embedded_app_keeps_its_lines_in_the_test_file() {
         let text = "tests:\n  - name: x\n    app: |\n      kind: Application\n      metadata:\n        name: a\n";
         let source = Source::parse("t.test.yaml", text).unwrap();
-        let at = source.root.locate(&parse_field("tests[0].app"));
+        let at = source.root().locate(&parse_field("tests[0].app"));
         let app = at.value.clone();
         let NodeValue::String(app) = app else {
             panic!("a string")

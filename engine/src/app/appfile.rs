@@ -19,7 +19,7 @@ pub(super) fn read(
     traits: &dyn TraitNames,
     fallback_name: Option<&str>,
 ) -> Result<Application> {
-    let root = &source.root;
+    let root = source.root();
     if let NodeValue::Map(entries) = &root.value {
         for (k, _) in entries {
             if !matches!(k.as_str(), "name" | "services" | "secrets") {
@@ -95,6 +95,7 @@ pub(super) fn read(
                     properties: props,
                     path: field_path.clone(),
                     properties_path: field_path,
+                    position: Some(value.position.into()),
                 });
             } else {
                 properties.insert(field.clone(), value.to_json());
@@ -107,6 +108,7 @@ pub(super) fn read(
             traits: trait_uses,
             properties_path: path.clone(),
             path,
+            position: Some(node.position.into()),
         });
     }
 

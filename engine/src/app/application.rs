@@ -23,7 +23,7 @@ const IGNORED_COMPONENT_KEYS: &[&str] = &[
 ];
 
 pub(super) fn read(source: Arc<Source>, fallback_name: Option<&str>) -> Result<Application> {
-    let root = &source.root;
+    let root = source.root();
     let api_version = match root.get("apiVersion") {
         Some(node) => string(&source, node, &[Segment::Key("apiVersion".into())])?,
         None => return Err(source.invalid(&[], "missing apiVersion")),
@@ -368,6 +368,7 @@ fn read_component(
         traits,
         path,
         properties_path,
+        position: Some(node.position.into()),
     })
 }
 
@@ -397,5 +398,6 @@ fn read_trait(source: &Source, node: &super::yaml::Node, path: Vec<Segment>) -> 
         properties,
         path,
         properties_path,
+        position: Some(node.position.into()),
     })
 }

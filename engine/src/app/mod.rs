@@ -15,7 +15,7 @@ pub mod yaml;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -29,12 +29,21 @@ pub const APP_FILE_NAMES: &[&str] = &["vela.yaml", "vela.json", "Appfile", "app.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// An application file's text, parsed, with the name to show in errors.
+///
+/// The tree, which keeps every node's position, is several times the size of the text and
+/// about that of the values read from it. Once an [`Application`] is read, only errors
+/// still need positions (components and traits keep their own), so the tree is dropped,
+/// and parsed again from the text if an error asks: a render holds the application once,
+/// not twice.
 #[derive(Debug)]
 pub struct Source {
     /// The file as the user named it, or `<stdin>`.
     pub file: String,
-    /// The parsed document.
-    pub root: Node,
+    /// The text the tree was parsed from; `None` for a tree built another way, which is
+    /// then kept.
+    text: Option<String>,
+    /// The parsed document, while held.
+    root: OnceLock<Node>,
 }
 
 impl Source {
@@ -49,7 +58,41 @@ impl Source {
             }),
             message: e.message,
         })?;
-        Ok(Source { file, root })
+        Ok(Source {
+            file,
+            text: Some(text.to_string()),
+            root: OnceLock::from(root),
+        })
+    }
+
+    /// A source for a document already parsed (an application embedded in another file):
+    /// positions are those of `root`'s nodes.
+    pub fn from_node(file: impl Into<String>, root: Node) -> Source {
+        Source {
+            file: file.into(),
+            text: None,
+            root: OnceLock::from(root),
+        }
+    }
+
+    /// The parsed document, parsed again from the text if it was dropped.
+    pub fn root(&self) -> &Node {
+        self.root.get_or_init(|| {
+            let text = self.text.as_deref().unwrap_or_default();
+            // The same text parsed once already, so this cannot fail; a null document
+            // keeps positions at the top of the file if it ever did.
+            yaml::parse(text).unwrap_or(Node {
+                position: yaml::Position { line: 1, column: 1 },
+                value: NodeValue::Null,
+            })
+        })
+    }
+
+    /// Drops the tree when it can be parsed again from the text.
+    fn drop_tree(&mut self) {
+        if self.text.is_some() {
+            self.root = OnceLock::new();
+        }
     }
 
     /// Reads and parses a file, or the application file in a directory.
@@ -62,11 +105,23 @@ impl Source {
     /// A [`Site`] at `path` in this file: the file, and the line and column of the deepest
     /// node of `path` that exists.
     pub fn site(&self, path: &[Segment]) -> Site {
-        let node = self.root.locate(path);
+        let node = self.root().locate(path);
         Site {
             file: Some(self.file.clone()),
             position: Some((node.position.line, node.position.column)),
             ..Site::default()
+        }
+    }
+
+    /// [`Source::site`] at `path`, whose line and column are already `known` when given.
+    pub fn site_of(&self, path: &[Segment], known: Option<(usize, usize)>) -> Site {
+        match known {
+            Some(position) => Site {
+                file: Some(self.file.clone()),
+                position: Some(position),
+                ..Site::default()
+            },
+            None => self.site(path),
         }
     }
 
@@ -201,6 +256,8 @@ pub struct Component {
     pub path: Vec<Segment>,
     /// Path of the properties' node (the component itself, in an appfile).
     pub properties_path: Vec<Segment>,
+    /// Line and column of the component's node: errors name it without the file's tree.
+    pub position: Option<(usize, usize)>,
 }
 
 /// A trait attached to a component.
@@ -210,6 +267,9 @@ pub struct TraitUse {
     pub properties: Map<String, Value>,
     pub path: Vec<Segment>,
     pub properties_path: Vec<Segment>,
+    /// Line and column of the trait's node, when it was read from the file (`None` for a
+    /// trait an environment added: [`Source::site`] finds it).
+    pub position: Option<(usize, usize)>,
 }
 
 /// A policy of `spec.policies` (KubeVela's `AppPolicy`), or an inline policy of a `deploy`
@@ -274,20 +334,25 @@ impl Application {
         fallback_name: Option<&str>,
     ) -> Result<Application> {
         let source = Arc::new(source);
-        if !matches!(source.root.value, NodeValue::Map(_)) {
+        if !matches!(source.root().value, NodeValue::Map(_)) {
             return Err(source.invalid(
                 &[],
                 format!(
                     "expected a map (an Application or an appfile), found {}",
-                    source.root.type_name()
+                    source.root().type_name()
                 ),
             ));
         }
-        if source.root.get("apiVersion").is_some() || source.root.get("kind").is_some() {
-            application::read(source, fallback_name)
-        } else {
-            appfile::read(source, traits, fallback_name)
+        let mut app =
+            if source.root().get("apiVersion").is_some() || source.root().get("kind").is_some() {
+                application::read(source, fallback_name)
+            } else {
+                appfile::read(source, traits, fallback_name)
+            }?;
+        if let Some(source) = Arc::get_mut(&mut app.source) {
+            source.drop_tree();
         }
+        Ok(app)
     }
 }
 

@@ -197,3 +197,36 @@ fn refuses_malformed_policies() {
         assert_eq!(err.to_string(), expected, "{tail}");
     }
 }
+
+#[test]
+fn a_read_application_drops_the_tree_and_still_finds_positions() {
+    let text = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: shop\n\
+                spec:\n  components:\n    - name: web\n      type: webservice\n      \
+                properties:\n        image: nginx\n      traits:\n        - type: scaler\n";
+    let app = read(text).unwrap();
+    assert!(
+        app.source.root.get().is_none(),
+        "the tree is dropped once read"
+    );
+    let web = &app.components[0];
+    assert_eq!(web.position, Some((7, 7)));
+    assert_eq!(web.traits[0].position, Some((12, 11)));
+    // Parsed again on demand: the same positions as the reader saw.
+    assert_eq!(app.source.site(&web.path).position, web.position);
+    let image = key(&web.properties_path, "image");
+    assert_eq!(app.source.site(&image).position, Some((10, 16)));
+}
+
+#[test]
+fn an_appfile_knows_where_its_services_and_traits_are() {
+    let app =
+        read("name: shop\nservices:\n  web:\n    image: nginx\n    scaler:\n      replicas: 2\n")
+            .unwrap();
+    let web = &app.components[0];
+    assert_eq!(web.position, app.source.site(&web.path).position);
+    assert_eq!(
+        web.traits[0].position,
+        app.source.site(&web.traits[0].path).position
+    );
+    assert_eq!(web.traits[0].position, Some((6, 7)));
+}

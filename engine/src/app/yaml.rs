@@ -25,6 +25,12 @@ pub struct Position {
     pub column: usize,
 }
 
+impl From<Position> for (usize, usize) {
+    fn from(p: Position) -> (usize, usize) {
+        (p.line, p.column)
+    }
+}
+
 /// A YAML node with its position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
