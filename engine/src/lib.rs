@@ -4,13 +4,14 @@
 //! The data flows one way, one module per stage:
 //!
 //! 1. [`app`]: the application file (OAM `Application` or appfile) becomes an
-//!    [`app::Application`], every node keeping its line and column;
+//!    [`app::Application`], which can name the line and column of any of its nodes;
 //! 2. [`environment`]: the chosen environment's `override` and `topology` policies rewrite
 //!    the application (components patched or left out, the namespace set);
 //! 3. [`definitions`]: the names it uses resolve to definitions (built-in or `.wasm` files),
 //!    which the [`sandbox`] compiles (or loads from its cache) and runs;
 //! 4. [`parameters`]: every property is checked against its definition's JSON Schema, for
-//!    the whole application, before any module runs;
+//!    the whole application, beside the render: its verdict comes before anything a module
+//!    computed;
 //! 5. [`render`]: per component, the workload, then each trait in order, merged by
 //!    [`patch`];
 //! 6. [`guardrails`]: the platform's policies (configured in [`platform`]) check, and may

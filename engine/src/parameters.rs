@@ -1,5 +1,7 @@
 //! Checking every component's and trait's properties against the JSON Schema its
-//! definition announces — before any module runs, for the whole application at once.
+//! definition announces, for the whole application at once. [`crate::render`] runs the
+//! check beside the modules' calls; when it refuses, its errors are the render's, and what
+//! the modules computed is discarded.
 //!
 //! KubeVela's parameters are closed: a property the definition does not declare is an
 //! error, with the nearest declared name suggested. Each violation names the component,
