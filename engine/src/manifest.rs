@@ -148,11 +148,9 @@ pub fn finish(mut value: Value, origin: Origin, labels: &Labels<'_>) -> Object {
     // returned it (only computed when needed: hashing is not free on the hot path).
     let unnamed = value["metadata"]["name"].as_str().is_none_or(str::is_empty);
     let name = unnamed.then(|| {
-        default_name(
-            &origin,
-            labels.component,
-            &hex(&sha256(value.to_string().as_bytes())),
-        )
+        default_name(&origin, labels.component, || {
+            hex(&sha256(&serde_json::to_vec(&value).unwrap_or_default()))
+        })
     });
     let Value::Object(object) = &mut value else {
         unreachable!("check_object ran first")
@@ -231,12 +229,15 @@ pub fn finish(mut value: Value, origin: Origin, labels: &Labels<'_>) -> Object {
 }
 
 /// The name of an object that has none: the component's for its workload,
-/// `<component>-<trait or output>-<8 hex digits of the object's hash>` for the others.
-fn default_name(origin: &Origin, component: &str, digest: &str) -> String {
+/// `<component>-<trait or output>-<8 hex digits of the object's hash>` for the others
+/// (`digest` is asked only then: a workload is not hashed).
+fn default_name(origin: &Origin, component: &str, digest: impl FnOnce() -> String) -> String {
     match origin {
         Origin::Workload { .. } => component.to_string(),
-        Origin::Auxiliary { resource } => format!("{component}-{resource}-{}", &digest[..8]),
-        Origin::Trait { trait_type, .. } => format!("{component}-{trait_type}-{}", &digest[..8]),
+        Origin::Auxiliary { resource } => format!("{component}-{resource}-{}", &digest()[..8]),
+        Origin::Trait { trait_type, .. } => {
+            format!("{component}-{trait_type}-{}", &digest()[..8])
+        }
     }
 }
 
