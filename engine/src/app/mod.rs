@@ -49,8 +49,12 @@ pub struct Source {
 impl Source {
     /// Parses `text`, read from `file`.
     pub fn parse(file: impl Into<String>, text: &str) -> Result<Source> {
-        let file = file.into();
-        let root = yaml::parse(text).map_err(|e| Error::Syntax {
+        Source::parse_owned(file.into(), text.to_string())
+    }
+
+    /// [`Source::parse`] of a text the caller gives up, kept without a copy.
+    fn parse_owned(file: String, text: String) -> Result<Source> {
+        let root = yaml::parse(&text).map_err(|e| Error::Syntax {
             site: Box::new(Site {
                 file: Some(file.clone()),
                 position: Some((e.position.line, e.position.column)),
@@ -60,7 +64,7 @@ impl Source {
         })?;
         Ok(Source {
             file,
-            text: Some(text.to_string()),
+            text: Some(text),
             root: OnceLock::from(root),
         })
     }
@@ -99,18 +103,14 @@ impl Source {
     pub fn read(path: &Path) -> Result<Source> {
         let file = find_app_file(path)?;
         let text = read_bounded(&file)?;
-        Source::parse(file.display().to_string(), &text)
+        Source::parse_owned(file.display().to_string(), text)
     }
 
     /// A [`Site`] at `path` in this file: the file, and the line and column of the deepest
     /// node of `path` that exists.
     pub fn site(&self, path: &[Segment]) -> Site {
         let node = self.root().locate(path);
-        Site {
-            file: Some(self.file.clone()),
-            position: Some((node.position.line, node.position.column)),
-            ..Site::default()
-        }
+        self.site_of(path, Some(node.position.into()))
     }
 
     /// [`Source::site`] at `path`, whose line and column are already `known` when given.
