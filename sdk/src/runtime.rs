@@ -107,7 +107,7 @@ pub fn render_workload<P: DeserializeOwned>(
     let params = parameters(&request.parameters).map_err(diagnostics)?;
     let out = render(params, &context(request.context)).map_err(diagnostics)?;
     Ok(wit::RenderResponse {
-        output: Some(out.output.to_string()),
+        output: Some(json_text(&out.output)),
         outputs: named(out.outputs),
         patch: None,
         patch_outputs: Vec::new(),
@@ -225,17 +225,24 @@ fn named(objects: Vec<(String, Value)>) -> Vec<wit::NamedObject> {
         .into_iter()
         .map(|(name, object)| wit::NamedObject {
             name,
-            object: object.to_string(),
+            object: json_text(&object),
         })
         .collect()
 }
 
 fn patch(p: Patch) -> wit::Patch {
     match p {
-        Patch::Merge(v) => wit::Patch::Merge(v.to_string()),
-        Patch::JsonMergePatch(v) => wit::Patch::JsonMergePatch(v.to_string()),
-        Patch::JsonPatch(v) => wit::Patch::JsonPatch(v.to_string()),
+        Patch::Merge(v) => wit::Patch::Merge(json_text(&v)),
+        Patch::JsonMergePatch(v) => wit::Patch::JsonMergePatch(json_text(&v)),
+        Patch::JsonPatch(v) => wit::Patch::JsonPatch(json_text(&v)),
     }
+}
+
+/// `value` as JSON text. Not `Value`'s `Display`, which writes through `fmt::Formatter`
+/// piece by piece: at a guest's speed that was ~4% of a render's whole CPU.
+fn json_text(value: &Value) -> String {
+    // A `Value` always serializes (its keys are strings); the host refuses empty text.
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 fn diagnostics(error: Error) -> Diagnostics {
