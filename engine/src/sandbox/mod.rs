@@ -602,6 +602,18 @@ impl Instances<'_> {
     }
 }
 
+impl Drop for Instances<'_> {
+    /// Tears the instances down on the thread pool, off the caller's way: unmapping a
+    /// store's memory costs ~30 µs and an interrupt of every other core, and a
+    /// one-component render would otherwise wait for seven of them before it prints.
+    fn drop(&mut self) {
+        let live = std::mem::take(&mut self.live);
+        if !live.is_empty() {
+            rayon::spawn(move || drop(live));
+        }
+    }
+}
+
 /// The per-call caps on what a render returns: objects, then bytes.
 fn check_response(
     result: &Result<wit::RenderResponse, Vec<wit::Diagnostic>>,
