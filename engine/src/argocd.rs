@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::app::yaml::{self, Segment};
-use crate::app::{APP_FILE_NAMES, Application, MAX_FILE_BYTES, Source};
+use crate::app::{APP_FILE_NAMES, Application, MAX_FILE_BYTES, Text};
 use crate::error::{Error, Result, Site};
 
 /// The application annotation that lets it render zero objects (an empty success makes
@@ -209,9 +209,9 @@ impl Repository {
         }
     }
 
-    /// Reads the application file of the app directory `app_dir` (relative to the root):
-    /// the first of [`APP_FILE_NAMES`], or `file` when given.
-    pub fn read_app(&self, app_dir: &Path, file: Option<&str>) -> Result<Source> {
+    /// Reads, without parsing it, the application file of the app directory `app_dir`
+    /// (relative to the root): the first of [`APP_FILE_NAMES`], or `file` when given.
+    pub fn read_app(&self, app_dir: &Path, file: Option<&str>) -> Result<Text> {
         let candidates: Vec<PathBuf> = match file {
             Some(f) => vec![app_dir.join(confined_path(f, "KILN_APP_FILE")?)],
             None => APP_FILE_NAMES.iter().map(|n| app_dir.join(n)).collect(),
@@ -251,7 +251,10 @@ impl Repository {
             .dir
             .read_to_string(&path)
             .map_err(|e| self.io(&path, e))?;
-        Source::parse(display(&path), &text)
+        Ok(Text {
+            file: display(&path),
+            text,
+        })
     }
 
     /// Reads every `*.wasm` in the repository directory `dir` (relative to the root):

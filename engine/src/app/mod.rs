@@ -101,9 +101,7 @@ impl Source {
 
     /// Reads and parses a file, or the application file in a directory.
     pub fn read(path: &Path) -> Result<Source> {
-        let file = find_app_file(path)?;
-        let text = read_bounded(&file)?;
-        Source::parse_owned(file.display().to_string(), text)
+        Text::read(path)?.parse()
     }
 
     /// A [`Site`] at `path` in this file: the file, and the line and column of the deepest
@@ -194,6 +192,55 @@ pub fn find_app_files(root: &Path) -> Result<Vec<PathBuf>> {
     }
     found.sort();
     Ok(found)
+}
+
+/// An application file read but not parsed yet: what a caller can look at before it waits
+/// for the parse (see [`Text::type_names`]).
+#[derive(Debug, Clone)]
+pub struct Text {
+    /// The file as the user named it, or `<stdin>`.
+    pub file: String,
+    pub text: String,
+}
+
+impl Text {
+    /// Reads a file, or the application file in a directory.
+    pub fn read(path: &Path) -> Result<Text> {
+        let file = find_app_file(path)?;
+        let text = read_bounded(&file)?;
+        Ok(Text {
+            file: file.display().to_string(),
+            text,
+        })
+    }
+
+    /// Parses the text, kept without a copy.
+    pub fn parse(self) -> Result<Source> {
+        Source::parse_owned(self.file, self.text)
+    }
+
+    /// The values of the text's `type:` lines (`type: webservice`, `- type: scaler`), each
+    /// once, found without parsing it: the definitions an application most likely uses,
+    /// known early enough to load them while it is parsed
+    /// ([`crate::definitions::Registry::preload`]). A hint only: what the parse finds is
+    /// what counts.
+    pub fn type_names(&self) -> std::collections::BTreeSet<&str> {
+        self.text
+            .lines()
+            .filter_map(|line| {
+                let line = line.trim_start();
+                let line = line.strip_prefix("- ").map_or(line, str::trim_start);
+                let value = line.strip_prefix("type:")?;
+                let value = value.split(" #").next().unwrap_or_default().trim();
+                let value = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                    .unwrap_or(value);
+                (!value.is_empty()).then_some(value)
+            })
+            .collect()
+    }
 }
 
 fn read_bounded(file: &Path) -> Result<String> {

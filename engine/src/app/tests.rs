@@ -230,3 +230,16 @@ fn an_appfile_knows_where_its_services_and_traits_are() {
     );
     assert_eq!(web.traits[0].position, Some((6, 7)));
 }
+
+#[test]
+fn type_names_are_found_in_the_text_without_parsing_it() {
+    let text = Text {
+        file: "app.yaml".into(),
+        text: "spec:\n  components:\n  - name: a\n    type: webservice # the workload\n    \
+               traits:\n    - type: \"scaler\"\n    -   type: 'hpa'\n    - properties: {}\n      \
+               type: scaler\n  - type:\n    name: b\nkind: Application\n"
+            .into(),
+    };
+    let names: Vec<&str> = text.type_names().into_iter().collect();
+    assert_eq!(names, ["hpa", "scaler", "webservice"]);
+}

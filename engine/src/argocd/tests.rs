@@ -1,4 +1,5 @@
 use super::*;
+use crate::app::Source;
 
 fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs

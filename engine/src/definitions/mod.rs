@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
@@ -117,6 +118,9 @@ struct Entry {
     /// A built-in once loaded, with the sandbox it was loaded by: an application tree
     /// renders many applications with one registry, and loads each module once.
     loaded: OnceLock<(u64, Arc<Module>)>,
+    /// Set while [`Registry::preload`] loads it: a render that needs it then waits rather
+    /// than load it a second time.
+    preloading: AtomicBool,
     /// The parameter schema, once compiled.
     schema: OnceLock<Arc<ParameterSchema>>,
 }
@@ -165,6 +169,7 @@ impl Registry {
                     }),
                     module: None,
                     loaded: OnceLock::new(),
+                    preloading: AtomicBool::new(false),
                     schema: OnceLock::new(),
                 };
                 (b.name.to_string(), entry)
@@ -246,6 +251,7 @@ impl Registry {
                 precompiled: None,
                 module: Some(Arc::new(module)),
                 loaded: OnceLock::new(),
+                preloading: AtomicBool::new(false),
                 schema: OnceLock::new(),
             };
             self.entries.insert(name, entry);
@@ -370,9 +376,47 @@ impl Registry {
         if let Some(module) = &entry.module {
             return Ok(module.clone());
         }
-        if let Some((id, module)) = entry.loaded.get()
-            && *id == sandbox.id()
-        {
+        while entry.preloading.load(Ordering::Acquire) && entry.loaded_by(sandbox).is_none() {
+            // Another thread loads it (`preload`): run the pool's other jobs meanwhile,
+            // which keeps every thread that could be needed for that load working.
+            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                std::thread::yield_now();
+            }
+        }
+        self.load_entry(sandbox, name, entry)
+    }
+
+    /// Starts loading, on the thread pool, the built-ins among `names` that `sandbox` has not
+    /// loaded, so that they load while the caller does something else (parse the
+    /// application they come from: see [`crate::app::Text::type_names`]). A name that is not
+    /// a built-in, or that fails to load, is left to the render: it reports what the parse
+    /// finds, and loads (and fails) again then.
+    pub fn preload<'s, 'n>(
+        &'s self,
+        scope: &rayon::Scope<'s>,
+        sandbox: &'s Sandbox,
+        names: impl IntoIterator<Item = &'n str>,
+    ) {
+        for name in names {
+            let Some((name, entry)) = self.entries.get_key_value(name) else {
+                continue;
+            };
+            if entry.module.is_some()
+                || entry.loaded_by(sandbox).is_some()
+                || entry.preloading.swap(true, Ordering::AcqRel)
+            {
+                continue;
+            }
+            scope.spawn(move |_| {
+                let _ = self.load_entry(sandbox, name, entry);
+                entry.preloading.store(false, Ordering::Release);
+            });
+        }
+    }
+
+    /// Loads the built-in `entry` in `sandbox`, unless it has already.
+    fn load_entry(&self, sandbox: &Sandbox, name: &str, entry: &Entry) -> Result<Arc<Module>> {
+        if let Some(module) = entry.loaded_by(sandbox) {
             return Ok(module.clone());
         }
         let module = sandbox
@@ -392,9 +436,19 @@ impl Registry {
             });
         }
         let module = Arc::new(module);
-        // A race loads twice and keeps one: harmless.
+        // Two sandboxes, or a render racing past a preload that failed: one is kept.
         let _ = entry.loaded.set((sandbox.id(), module.clone()));
         Ok(module)
+    }
+}
+
+impl Entry {
+    /// The module, if `sandbox` loaded it.
+    fn loaded_by(&self, sandbox: &Sandbox) -> Option<&Arc<Module>> {
+        self.loaded
+            .get()
+            .filter(|(id, _)| *id == sandbox.id())
+            .map(|(_, module)| module)
     }
 }
 
@@ -493,6 +547,37 @@ mod tests {
             .load(sandbox, &BTreeSet::from([name]))
             .expect("loads");
         loaded.get(name).expect("loaded").clone()
+    }
+
+    #[test]
+    fn a_render_uses_the_modules_a_preload_loaded_and_reports_the_names_it_skipped() {
+        let sandbox = Sandbox::new(Limits::default(), None).unwrap();
+        let registry = Registry::builtin();
+        let (during, names) = rayon::in_place_scope(|scope| {
+            registry.preload(scope, &sandbox, ["scaler", "no-such-type", "gateway"]);
+            // Asked for while (or after) the preload loads it: waits, then takes that one.
+            let during = registry.module(&sandbox, "scaler").unwrap();
+            (during, BTreeSet::from(["gateway", "scaler"]))
+        });
+        let loaded = registry.load_modules(&sandbox, &names).unwrap();
+        let preloaded = |name: &str| registry.entries[name].loaded_by(&sandbox).unwrap().clone();
+        assert!(Arc::ptr_eq(&during, &preloaded("scaler")));
+        assert!(Arc::ptr_eq(
+            loaded.get("scaler").unwrap(),
+            &preloaded("scaler")
+        ));
+        assert!(Arc::ptr_eq(
+            loaded.get("gateway").unwrap(),
+            &preloaded("gateway")
+        ));
+        assert!(
+            !registry.entries["gateway"]
+                .preloading
+                .load(Ordering::Acquire)
+        );
+        // The unknown name is the render's to report, as before.
+        let err = registry.module(&sandbox, "no-such-type").unwrap_err();
+        assert!(err.to_string().contains("no such definition"), "{err}");
     }
 
     #[test]

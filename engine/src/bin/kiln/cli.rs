@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::{scaffold, tree};
-use kiln::app::{Application, Source};
+use kiln::app::{Application, Source, Text};
 use kiln::definitions::{Kind, Registry};
 use kiln::manifest::{self, Format};
 use kiln::platform::{Lock, Pin, Platform};
@@ -438,20 +438,38 @@ fn argocd_command(
         }
     }
     platform.check_names(registry)?;
-    let source = repo.read_app(&app_dir, env.settings.get("APP_FILE").map(String::as_str))?;
-    let mut app = Application::from_source_named(
-        source,
-        &|name: &str| registry.is_trait(name),
-        env.app_name.as_deref(),
-    )?;
+    let registry: &Registry = registry;
+    let text = repo.read_app(&app_dir, env.settings.get("APP_FILE").map(String::as_str))?;
+    let read = |text: Text| {
+        Application::from_source_named(
+            text.parse()?,
+            &|name: &str| registry.is_trait(name),
+            env.app_name.as_deref(),
+        )
+    };
     if let ArgocdCommand::Parameters = command {
         // Announced with the file's values: Argo CD shows them as the defaults.
         return Ok(Output {
-            stdout: format!("{}\n", argocd::announcements(&app)).into(),
+            stdout: format!("{}\n", argocd::announcements(&read(text)?)).into(),
             warnings: Vec::new(),
             failed: false,
         });
     }
+    // The definitions the text names load while it is parsed.
+    rayon::in_place_scope(|scope| {
+        registry.preload(scope, sandbox, text.type_names());
+        argocd_generate(sandbox, registry, platform, &env, read(text)?)
+    })
+}
+
+/// `kiln argocd generate` of the application read from the repository.
+fn argocd_generate(
+    sandbox: &Sandbox,
+    registry: &Registry,
+    platform: &Platform,
+    env: &argocd::Environment,
+    mut app: Application,
+) -> Result<Output> {
     argocd::apply_parameters(&mut app, &env.parameters)?;
     // The app author picks the environment (ARGOCD_ENV_KILN_ENV in the Application).
     let selected =
@@ -546,7 +564,7 @@ fn render_command(
     if args.out_dir.is_some() {
         bail!("--out-dir writes one file per application: it needs --recursive");
     }
-    let source = if args.path == "-" {
+    let text = if args.path == "-" {
         let mut text = String::new();
         std::io::stdin()
             .take(kiln::app::MAX_FILE_BYTES + 1)
@@ -558,11 +576,18 @@ fn render_command(
                 kiln::app::MAX_FILE_BYTES
             );
         }
-        Source::parse("<stdin>", &text)?
+        Text {
+            file: "<stdin>".into(),
+            text,
+        }
     } else {
-        Source::read(Path::new(&args.path))?
+        Text::read(Path::new(&args.path))?
     };
-    let (stdout, warnings) = render_source(sandbox, registry, platform, args, source)?;
+    // The definitions the text names load while it is parsed.
+    let (stdout, warnings) = rayon::in_place_scope(|scope| {
+        registry.preload(scope, sandbox, text.type_names());
+        render_source(sandbox, registry, platform, args, text.parse()?)
+    })?;
     Ok(Output {
         stdout,
         warnings,
