@@ -221,9 +221,6 @@ pub fn run(args: Args) -> Result<Output> {
     if let Command::Test(test_args) = &args.command {
         return test(&args, &platform, test_args);
     }
-    // Every command from here on compiles parameter schemas; the part they share is done
-    // on another thread while this one starts the sandbox and reads the application.
-    rayon::spawn(kiln::parameters::prepare);
     let sandbox = sandbox(&args, &platform)?;
     if let Command::Definitions(DefinitionsCommand::Lock { dir }) = &args.command {
         return lock(&sandbox, dir, args.override_builtins);
