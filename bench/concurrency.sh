@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-16}"
 
-cargo build --release -q
-kiln="$PWD/target/release/kiln"
+cargo build --profile dist -q # the shipped binary, as bench/compare.sh
+kiln="$PWD/target/dist/kiln"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export KILN_CACHE_DIR="$work/cache"
