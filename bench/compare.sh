@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 done
 
 # The `dist` profile (fat LTO, one codegen unit) is the binary that ships (the Dockerfile's):
-# 5-15 % faster than `release` here (docs/performance.md), at a longer build.
+# 4-18 % faster than `release` here (docs/performance.md), at a longer build.
 echo "== building kiln (dist profile)" >&2
 cargo build --profile dist -q
 # Measure a copy, as the image installs one: the linker leaves its output in the page cache
