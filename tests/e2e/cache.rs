@@ -49,6 +49,46 @@ fn cold_and_warm_renders_are_byte_identical() {
 }
 
 #[test]
+fn cache_warm_fills_the_cache_and_says_what_it_added() {
+    let cache = tempfile::tempdir().unwrap();
+    let warm = || {
+        let mut cmd = kiln();
+        cmd.env("KILN_CACHE_DIR", cache.path())
+            .args(["cache", "warm"]);
+        run_cmd(cmd, None).ok().to_string()
+    };
+    let first = warm();
+    let cwasm = |files: Vec<std::path::PathBuf>| {
+        files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "cwasm"))
+            .count()
+    };
+    let added = cwasm(artifacts(cache.path()));
+    assert!(added > 30, "every built-in is cached: {added}");
+    assert!(
+        first.contains(" ready in ") && first.ends_with(&format!("({added} newly cached)\n")),
+        "{first}"
+    );
+    let second = warm();
+    assert!(second.ends_with("(0 newly cached)\n"), "{second}");
+    assert_eq!(first.split(" (").next(), second.split(" (").next());
+
+    // A render from the warmed cache compiles nothing and adds nothing.
+    render_with_cache(cache.path()).ok();
+    assert_eq!(cwasm(artifacts(cache.path())), added);
+}
+
+#[test]
+fn cache_warm_without_a_cache_says_so() {
+    let mut cmd = kiln();
+    cmd.args(["--no-cache", "cache", "warm"]);
+    let run = run_cmd(cmd, None);
+    let out = run.ok();
+    assert!(out.ends_with("nothing cached (--no-cache)\n"), "{out}");
+}
+
+#[test]
 fn concurrent_processes_share_an_empty_cache() {
     let cache = tempfile::tempdir().unwrap();
     let children: Vec<_> = (0..6)

@@ -516,17 +516,39 @@ fn argocd_generate(
     })
 }
 
+/// `kiln cache warm`: every definition compiled (or its precompiled built-in copied) into
+/// the cache, saying how many artifacts that added.
 fn warm(sandbox: &Sandbox, registry: &Registry) -> Result<Output> {
     let names: Vec<&str> = registry.names().collect();
+    let before = sandbox.cache().map(|cache| cached_artifacts(cache.dir()));
     registry.load(sandbox, &names.iter().copied().collect())?;
-    let location = match sandbox.cache() {
-        Some(cache) => format!("in {}", cache.dir().display()),
-        None => "(no cache: --no-cache)".to_string(),
+    let stdout = match (sandbox.cache(), before) {
+        (Some(cache), Some(before)) => format!(
+            "{} ready in {} ({} newly cached)\n",
+            count(names.len(), "definition"),
+            cache.dir().display(),
+            // Another process warming the same directory may add some too.
+            cached_artifacts(cache.dir()).saturating_sub(before),
+        ),
+        _ => format!(
+            "{} loaded; nothing cached (--no-cache)\n",
+            count(names.len(), "definition")
+        ),
     };
     Ok(Output {
-        stdout: format!("compiled {} definitions {location}\n", names.len()).into(),
+        stdout: stdout.into(),
         warnings: Vec::new(),
         failed: false,
+    })
+}
+
+/// How many compiled artifacts `dir` holds (none if it does not exist yet).
+fn cached_artifacts(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.path().extension().is_some_and(|e| e == "cwasm"))
+            .count()
     })
 }
 
