@@ -110,17 +110,26 @@ fn object_properties<'a>(root: &'a Value, schema: &'a Value) -> Option<&'a Map<S
         .filter(|p| !p.is_empty())
 }
 
+/// The values a field may take, when the schema lists them: an `enum`, or a `oneOf` whose
+/// every alternative is a `const` or an `enum` (schemars writes a unit enum with documented
+/// variants as consts, and `#[serde(untagged)]` mixes of the two as both).
 fn enum_values(root: &Value, schema: &Value) -> Option<String> {
     let schema = non_null(root, schema);
-    let values = schema.get("enum").and_then(Value::as_array).or_else(|| {
-        // schemars writes unit enums as oneOf of consts.
-        None.or(schema.get("oneOf").and_then(Value::as_array))
-            .filter(|alts| alts.iter().all(|a| a.get("const").is_some()))
-    })?;
-    let listed: Vec<String> = values
-        .iter()
-        .map(|v| v.get("const").unwrap_or(v).to_string())
-        .collect();
+    let mut listed = Vec::new();
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        listed.extend(values.iter().map(Value::to_string));
+    } else {
+        for alternative in schema.get("oneOf").and_then(Value::as_array)? {
+            let alternative = resolve(root, alternative);
+            match (alternative.get("const"), alternative.get("enum")) {
+                (Some(value), _) => listed.push(value.to_string()),
+                (None, Some(Value::Array(values))) => {
+                    listed.extend(values.iter().map(Value::to_string));
+                }
+                _ => return None,
+            }
+        }
+    }
     Some(listed.join(" | "))
 }
 
@@ -175,6 +184,35 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn lists_the_values_of_a_one_of_of_consts_and_enums() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "pull": {"$ref": "#/$defs/Pull", "default": ""},
+                "metric": {"oneOf": [
+                    {"const": "Utilization", "type": "string"},
+                    {"const": "AverageValue", "type": "string"}
+                ]},
+                "either": {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+            },
+            "$defs": {"Pull": {"oneOf": [
+                {"enum": ["IfNotPresent", "Always", "Never"], "type": "string"},
+                {"const": "", "type": "string"}
+            ]}}
+        });
+        let mut rows = Vec::new();
+        parameter_rows(&schema, &schema, "", 0, &mut rows);
+        assert_eq!(
+            rows,
+            [
+                "  either (string or integer)",
+                "  metric (string, one of \"Utilization\" | \"AverageValue\")",
+                "  pull (string, default \"\", one of \"IfNotPresent\" | \"Always\" | \"Never\" | \"\")",
+            ]
+        );
+    }
 
     #[test]
     fn describes_nested_parameters() {
