@@ -602,11 +602,7 @@ fn render_command(
     } else {
         Text::read(Path::new(&args.path))?
     };
-    // The definitions the text names load while it is parsed.
-    let (stdout, warnings) = rayon::in_place_scope(|scope| {
-        registry.preload(scope, sandbox, text.type_names());
-        render_source(sandbox, registry, platform, args, text.parse()?)
-    })?;
+    let (stdout, warnings) = render_text(sandbox, registry, platform, args, text)?;
     Ok(Output {
         stdout,
         warnings,
@@ -614,8 +610,23 @@ fn render_command(
     })
 }
 
-/// Renders one application file as `args` say: its output text and its warnings.
-pub(crate) fn render_source(
+/// Renders one application's text as `args` say, loading the definitions its `type:` lines
+/// name while it is parsed: its output text and its warnings.
+pub(crate) fn render_text(
+    sandbox: &Sandbox,
+    registry: &Registry,
+    platform: &Platform,
+    args: &RenderArgs,
+    text: Text,
+) -> kiln::Result<(manifest::Text, Vec<String>)> {
+    rayon::in_place_scope(|scope| {
+        registry.preload(scope, sandbox, text.type_names());
+        render_source(sandbox, registry, platform, args, text.parse()?)
+    })
+}
+
+/// Renders one parsed application as `args` say: its output text and its warnings.
+fn render_source(
     sandbox: &Sandbox,
     registry: &Registry,
     platform: &Platform,

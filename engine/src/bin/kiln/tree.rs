@@ -10,13 +10,13 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-use kiln::app::{APP_FILE_NAMES, Source};
+use kiln::app::APP_FILE_NAMES;
 use kiln::definitions::Registry;
 use kiln::manifest::Text;
 use kiln::platform::Platform;
 use kiln::sandbox::Sandbox;
 
-use crate::cli::{Output, OutputFormat, RenderArgs, render_source};
+use crate::cli::{Output, OutputFormat, RenderArgs, render_text};
 
 /// Renders every application under `args.path`.
 pub fn render_tree(
@@ -41,8 +41,8 @@ pub fn render_tree(
     let results: Vec<kiln::Result<(Text, Vec<String>)>> = files
         .par_iter()
         .map(|file| {
-            let result = Source::read(file)
-                .and_then(|source| render_source(sandbox, registry, platform, args, source));
+            let result = kiln::app::Text::read(file)
+                .and_then(|text| render_text(sandbox, registry, platform, args, text));
             if let Some(bar) = &progress {
                 bar.inc(1);
             }
