@@ -31,7 +31,7 @@ impl ParameterSchema {
     ///
     /// `jsonschema` checks the schema against JSON Schema 2020-12's meta-schema first; its
     /// `macros` feature makes that check generated code, where it would otherwise compile the
-    /// meta-schema once per process (about 1 ms of the 5 ms of a one-component render).
+    /// meta-schema once per process (about 1 ms of CPU; docs/performance.md, fifth round).
     pub fn compile(name: &str, schema_text: &str) -> Result<ParameterSchema> {
         let invalid = |message: String| Error::Definition {
             module: name.to_string(),
