@@ -265,19 +265,28 @@ impl Repository {
             .dir
             .read_dir(&relative)
             .map_err(|e| self.io(&relative, e))?;
-        let mut files = Vec::new();
+        let mut listed = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| self.io(&relative, e))?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             if name.ends_with(".wasm") {
                 let path = relative.join(name);
-                let bytes = self.dir.read(&path).map_err(|e| self.io(&path, e))?;
-                files.push((display(&path), bytes));
+                let size = entry.metadata().map_err(|e| self.io(&path, e))?.len();
+                listed.push((display(&path), size, path));
             }
         }
-        files.sort();
-        Ok(files)
+        listed.sort();
+        // Counted and sized from the listing, before a byte is read.
+        let sizes: Vec<(String, u64)> = listed.iter().map(|(n, s, _)| (n.clone(), *s)).collect();
+        crate::definitions::check_directory(dir, &sizes)?;
+        listed
+            .into_iter()
+            .map(|(name, _, path)| {
+                let bytes = self.dir.read(&path).map_err(|e| self.io(&path, e))?;
+                Ok((name, bytes))
+            })
+            .collect()
     }
 }
 

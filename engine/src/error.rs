@@ -58,6 +58,8 @@ pub enum Limit {
     Fuel,
     /// Linear memory of one instance.
     Memory,
+    /// Linear memory of all live instances together.
+    RenderMemory,
     /// Elements of a table of one instance.
     Table,
     /// Bytes a call returned.
@@ -74,6 +76,7 @@ impl fmt::Display for Limit {
             Limit::Time => "time",
             Limit::Fuel => "fuel",
             Limit::Memory => "memory",
+            Limit::RenderMemory => "render memory budget",
             Limit::Table => "table",
             Limit::Output => "output size",
             Limit::Objects => "object count",
@@ -121,12 +124,15 @@ pub enum Error {
     #[error("{site}{message}")]
     Parameter { site: Box<Site>, message: String },
 
-    /// A module trapped (panicked, executed `unreachable`, ...).
-    #[error("{site}definition \"{module}\" failed: {message}")]
+    /// A module trapped (panicked, executed `unreachable`, ...): one line that says why
+    /// in words, with the module's own panic message when it printed one.
+    #[error("{site}definition \"{module}\" {message}")]
     Trap {
         site: Box<Site>,
         module: String,
         message: String,
+        /// wasmtime's report with the wasm backtrace: see [`Error::backtraces`].
+        backtrace: String,
     },
 
     /// A module broke a sandbox limit.
@@ -169,6 +175,18 @@ pub enum Error {
     /// The sandbox itself failed (not the module's fault).
     #[error("sandbox: {0}")]
     Sandbox(String),
+}
+
+impl Error {
+    /// The wasm backtraces behind this error (one per trap it holds), for `-v` or
+    /// `KILN_LOG=debug`: the message itself is one line.
+    pub fn backtraces(&self) -> Vec<&str> {
+        match self {
+            Error::Trap { backtrace, .. } if !backtrace.is_empty() => vec![backtrace],
+            Error::Many(errors) => errors.iter().flat_map(Error::backtraces).collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// `Result` with Kiln's [`Error`].

@@ -35,6 +35,7 @@
 pub mod app;
 pub mod argocd;
 pub mod definitions;
+pub mod digest;
 pub mod environment;
 pub mod error;
 pub mod files;

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::sandbox::{hex, sha256};
+use crate::digest::{hex, sha256};
 
 /// Where an object came from, which decides its OAM labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +35,8 @@ pub struct Object {
     pub origin: Origin,
     /// The object written as one document of a format, when it was written ahead.
     pub text: Option<(Format, String)>,
+    /// Its [`identity`], kept when its value is written ahead.
+    pub identity: Option<String>,
 }
 
 impl Object {
@@ -123,6 +125,33 @@ pub fn check_object(value: &Value) -> Result<(), String> {
         None | Some(Value::Object(_)) => Ok(()),
         Some(_) => Err("has a metadata that is not a map".into()),
     }
+}
+
+/// Whether Argo CD reads `value` as a list of objects to apply one by one: its `items`
+/// is an array (apimachinery's `Unstructured.IsList`).
+pub fn is_list(value: &Value) -> bool {
+    matches!(value.get("items"), Some(Value::Array(_)))
+}
+
+/// The identity Argo CD and Kubernetes give an object: `<group>/<kind>/<namespace>/<name>`
+/// (the version does not count), with `namespace` for a namespaced object that names
+/// none. `None` for an object without a name (it is named after its content later).
+pub fn identity(value: &Value, namespace: &str) -> Option<String> {
+    let kind = value.get("kind")?.as_str()?;
+    let name = value["metadata"]["name"]
+        .as_str()
+        .filter(|n| !n.is_empty())?;
+    let api_version = value["apiVersion"].as_str().unwrap_or_default();
+    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+    let namespace = if CLUSTER_SCOPED.contains(&kind) {
+        ""
+    } else {
+        value["metadata"]["namespace"]
+            .as_str()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(namespace)
+    };
+    Some(format!("{group}/{kind}/{namespace}/{name}"))
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -221,6 +250,7 @@ pub fn finish(mut value: Value, origin: Origin, labels: &Labels<'_>) -> Object {
     }
 
     Object {
+        identity: identity(&value, labels.namespace),
         value,
         component: labels.component.to_string(),
         origin,

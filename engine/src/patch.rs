@@ -70,6 +70,11 @@ impl Owners {
         }
     }
 
+    /// Who made the object.
+    pub fn creator(&self) -> &str {
+        &self.creator
+    }
+
     fn record(&mut self, path: &str, owner: &str) {
         // Finer records under `path` are superseded.
         let stale: Vec<String> = self

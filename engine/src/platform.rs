@@ -12,9 +12,13 @@
 //!   stack: 1Mi
 //!   output: 16Mi          # bytes of JSON a call returns
 //!   objects: 10000        # objects a call returns
+//!   renderMemory: 512Mi   # linear memory of all live instances together (process-wide)
+//!   cacheSize: 512Mi      # the compiled-module cache on disk (also KILN_CACHE_MAX)
 //! definitions:
 //!   heavy-trait:
 //!     limits: { fuel: 2G, time: 10s }
+//!   team-sidecar:
+//!     reuse: true         # one instance may serve several components (it must be pure)
 //! lock: kiln.lock         # relative to this file: only pinned external definitions load
 //! policies:
 //!   - type: require-labels
@@ -26,7 +30,7 @@
 //! The file is read as strictly as an application: an unknown key or a malformed value is
 //! an error with its line and field.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -52,6 +56,12 @@ pub struct Platform {
     pub lock: Option<Lock>,
     /// The guardrail policies, in the order they run.
     pub policies: Vec<PolicyUse>,
+    /// External definitions whose instance may serve several calls (`reuse: true`).
+    pub reuse: BTreeSet<String>,
+    /// The memory budget of all live instances (`limits.renderMemory`).
+    pub render_memory: Option<usize>,
+    /// The compiled-module cache's size cap (`limits.cacheSize`).
+    pub cache_size: Option<u64>,
 }
 
 /// The limits one definition's override sets; the rest come from the defaults.
@@ -150,6 +160,8 @@ struct LimitSettings {
     stack: Option<Text>,
     output: Option<Text>,
     objects: Option<u64>,
+    render_memory: Option<Text>,
+    cache_size: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -157,6 +169,9 @@ struct LimitSettings {
 struct DefinitionSettings {
     #[serde(default)]
     limits: LimitSettings,
+    /// Whether one instance may serve several calls (external definitions only).
+    #[serde(default)]
+    reuse: bool,
 }
 
 /// A policy as the platform file (or a test file) writes it.
@@ -227,9 +242,30 @@ impl Platform {
         if let Some(stack) = stack {
             limits.stack = stack;
         }
+        let size = |text: &Option<Text>, key: &str| {
+            text.as_ref()
+                .map(|t| bytes(t).map_err(|m| source.invalid(&at(&format!("limits.{key}")), m)))
+                .transpose()
+        };
+        let render_memory = size(&file.limits.render_memory, "renderMemory")?;
+        let cache_size = size(&file.limits.cache_size, "cacheSize")?.map(|n| n as u64);
         let mut overrides = BTreeMap::new();
         let mut override_sites = BTreeMap::new();
+        let mut reuse = BTreeSet::new();
         for (name, settings) in &file.definitions {
+            if settings.reuse {
+                reuse.insert(name.clone());
+            }
+            let process_wide = [
+                ("renderMemory", settings.limits.render_memory.is_some()),
+                ("cacheSize", settings.limits.cache_size.is_some()),
+            ];
+            if let Some((key, _)) = process_wide.iter().find(|(_, set)| *set) {
+                return Err(source.invalid(
+                    &at(&format!("definitions.{name}.limits.{key}")),
+                    format!("{key} is one for the whole process; set it under `limits`"),
+                ));
+            }
             let field = format!("definitions.{name}.limits");
             let (limits, stack) = limit_override(&source, &settings.limits, &field)?;
             if stack.is_some() {
@@ -260,11 +296,15 @@ impl Platform {
             override_sites,
             lock,
             policies,
+            reuse,
+            render_memory,
+            cache_size,
         })
     }
 
     /// The limits of every definition, for the sandbox.
     pub fn limit_policy(&self) -> LimitPolicy {
+        let defaults = LimitPolicy::default();
         LimitPolicy {
             defaults: self.limits,
             per_definition: self
@@ -272,6 +312,9 @@ impl Platform {
                 .iter()
                 .map(|(name, o)| (name.clone(), o.apply(self.limits)))
                 .collect(),
+            reuse: self.reuse.clone(),
+            budget: self.render_memory.unwrap_or(defaults.budget),
+            cache_max: self.cache_size.unwrap_or(defaults.cache_max),
         }
     }
 
@@ -405,6 +448,12 @@ fn count(text: &Text) -> Result<u64, String> {
         ],
         "fuel",
     )
+}
+
+/// A size as the platform file writes it (`512Mi`, `2Gi`, `1048576`), for the same
+/// setting given elsewhere (`KILN_CACHE_MAX`).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    bytes(&Text::String(text.to_string())).map(|n| n as u64)
 }
 
 fn bytes(text: &Text) -> Result<usize, String> {

@@ -217,8 +217,66 @@ pub fn render_app(
         1 => return Err(errors.remove(0)),
         _ => return Err(Error::Many(errors)),
     }
+    refuse_shared_identities(app, &rendered.objects)?;
     crate::guardrails::enforce(sandbox, registry, app, &namespace, options, &mut rendered)?;
     Ok(rendered)
+}
+
+/// Refuses objects of one identity rendered by two components: Argo CD would apply only
+/// the last one. (Within a component they are merged: see `merge_same_identity`.)
+fn refuse_shared_identities(app: &Application, objects: &[Object]) -> Result<()> {
+    let mut seen: std::collections::HashMap<&str, &Object> = std::collections::HashMap::new();
+    let mut errors = Vec::new();
+    for object in objects {
+        let Some(id) = object.identity.as_deref() else {
+            continue;
+        };
+        match seen.get(id) {
+            Some(first) if first.component != object.component => {
+                let component = app.components.iter().find(|c| c.name == object.component);
+                let site = match component {
+                    Some(c) => app.source.site_of(&c.path, c.position),
+                    None => app.source.site(&[]),
+                };
+                errors.push(Error::Invalid {
+                    site: Box::new(Site {
+                        component: Some(object.component.clone()),
+                        ..site
+                    }),
+                    message: format!(
+                        "{} of component \"{}\" and {} of component \"{}\" are the same \
+                         object {id} (group/kind/namespace/name); Argo CD would apply only one \
+                         of them",
+                        producer(&first.origin),
+                        first.component,
+                        producer(&object.origin),
+                        object.component
+                    ),
+                });
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(id, object);
+            }
+        }
+    }
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0)),
+        _ => Err(Error::Many(errors)),
+    }
+}
+
+/// Who rendered an object of this origin, for messages.
+fn producer(origin: &Origin) -> String {
+    match origin {
+        Origin::Workload { type_name } => format!("the workload (\"{type_name}\")"),
+        Origin::Auxiliary { resource } => format!("the workload's output \"{resource}\""),
+        Origin::Trait {
+            trait_type,
+            resource,
+        } => format!("trait \"{trait_type}\"'s output \"{resource}\""),
+    }
 }
 
 /// Renders every component of `app`, in chunks, until `stop` is set.
@@ -486,8 +544,11 @@ impl ComponentJob<'_> {
             .options
             .serialize
             .filter(|_| self.options.policies.is_empty());
-        let objects = std::iter::once(workload)
-            .chain(auxiliaries)
+        let site = self.site(None);
+        let drafts = flatten_lists(std::iter::once(workload).chain(auxiliaries), &site)?;
+        let drafts = merge_same_identity(drafts, self.namespace, &site)?;
+        let objects = drafts
+            .into_iter()
             .map(|draft| {
                 let mut object = manifest::finish(draft.object, draft.origin, &labels);
                 if let Some(format) = serialize {
@@ -663,7 +724,91 @@ impl ComponentJob<'_> {
     }
 }
 
-/// The error for a failed module call at `site`.
+/// Replaces every object that Argo CD would read as a list by its items, as Argo CD does:
+/// it applies the items of any object whose `items` is an array one by one
+/// (`reposerver/repository/repository.go`, `GenerateManifests`: `if obj.IsList()` then
+/// `EachListItem`; apimachinery's `Unstructured.IsList` is exactly "`items` is an array").
+/// Left wrapped, the items would reach the cluster without Kiln's labels and unseen by the
+/// platform's policies. Each item becomes an object of its own with the list's origin; an
+/// item that is not an object, or is a list again, is refused.
+fn flatten_lists(drafts: impl Iterator<Item = Draft>, site: &Site) -> Result<Vec<Draft>> {
+    let mut out = Vec::new();
+    for draft in drafts {
+        let Some(Value::Array(items)) = draft.object.get("items") else {
+            out.push(draft);
+            continue;
+        };
+        let producer = draft.owners.creator().to_string();
+        for (i, item) in items.iter().enumerate() {
+            let refuse = |message: String| Error::Invalid {
+                site: Box::new(site.clone()),
+                message: format!(
+                    "{producer} returned a list (\"{}\"), which Argo CD applies item by item; \
+                     its item {i} {message}",
+                    draft.name
+                ),
+            };
+            manifest::check_object(item).map_err(refuse)?;
+            if manifest::is_list(item) {
+                return Err(refuse(
+                    "is a list again, which Argo CD does not apply".into(),
+                ));
+            }
+            out.push(Draft {
+                name: format!("{}[{i}]", draft.name),
+                object: item.clone(),
+                owners: Owners::new(producer.clone()),
+                origin: draft.origin.clone(),
+                text: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Merges objects of one identity (group, kind, namespace and name), which Argo CD would
+/// apply one over the other (keeping the last, with a `RepeatedResourceWarning`): the later
+/// is merged into the first by the host's strategic merge, and a field the two set
+/// differently is a conflict naming both producers. The first keeps its place and origin.
+fn merge_same_identity(drafts: Vec<Draft>, namespace: &str, site: &Site) -> Result<Vec<Draft>> {
+    let mut out: Vec<Draft> = Vec::with_capacity(drafts.len());
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for draft in drafts {
+        let Some(id) = manifest::identity(&draft.object, namespace) else {
+            out.push(draft);
+            continue;
+        };
+        let Some(&first) = seen.get(&id) else {
+            seen.insert(id, out.len());
+            out.push(draft);
+            continue;
+        };
+        let target = &mut out[first];
+        let owner = draft.owners.creator().to_string();
+        patch::apply(
+            &mut target.object,
+            &Patch::Merge(draft.object),
+            &owner,
+            &mut target.owners,
+        )
+        .map_err(|e| match e {
+            conflict @ PatchError::Conflict { .. } => Error::Conflict {
+                site: Box::new(Site {
+                    field: None,
+                    ..site.clone()
+                }),
+                conflict: Box::new(conflict),
+            },
+            PatchError::Invalid(message) => Error::Invalid {
+                site: Box::new(site.clone()),
+                message: format!("{owner} returned {id} again, and it cannot be merged: {message}"),
+            },
+        })?;
+        target.text = None;
+    }
+    Ok(out)
+}
+
 /// A component's or trait's properties as the JSON text sent to its definition.
 fn properties_json(properties: &serde_json::Map<String, Value>) -> String {
     json_text(properties)
@@ -685,10 +830,11 @@ pub(crate) fn call_error(e: CallError, site: &Site, module: &str) -> Error {
             limit,
             detail,
         },
-        CallError::Trap { message } => Error::Trap {
+        CallError::Trap { message, backtrace } => Error::Trap {
             site: Box::new(site.clone()),
             module: module.to_string(),
             message,
+            backtrace,
         },
     }
 }

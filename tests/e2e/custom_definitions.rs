@@ -128,7 +128,7 @@ fn a_file_that_is_not_a_component_is_refused_by_name() {
     .failed()
     .to_string();
     assert!(
-        err.contains("broken.wasm: not a valid WebAssembly component"),
+        err.contains("broken.wasm: is a core WebAssembly module, not a component"),
         "{err}"
     );
 }

@@ -532,12 +532,13 @@ fn trait_cpuscaler() {
 fn trait_gateway() {
     let objects = render(app!("trait", "gateway"));
     // The webservice's own Service (port 80 is `expose: true`) and the gateway's share the
-    // component's name, as in KubeVela, where both outputs are named `context.name`.
+    // component's name, as in KubeVela, where both outputs are named `context.name`. KubeVela
+    // prints both; Argo CD would keep only the last (a RepeatedResourceWarning), silently
+    // replacing the workload's. Kiln prints one: the two, merged, agree.
     assert_eq!(
         inventory(&objects),
         [
             "apps/v1 Deployment/nginx-app",
-            "v1 Service/nginx-app",
             "v1 Service/nginx-app",
             "networking.k8s.io/v1 Ingress/nginx-app"
         ]

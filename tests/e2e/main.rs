@@ -7,8 +7,10 @@ mod common;
 
 mod argocd;
 mod cache;
+mod cache_trust;
 mod cli_errors;
 mod custom_definitions;
+mod hardening;
 mod hostile;
 mod kubevela_builtin;
 mod kubevela_dryrun;

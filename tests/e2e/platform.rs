@@ -158,7 +158,7 @@ fn platform_table_limit_stops_a_definition() {
     assert_eq!(
         run.failed(),
         "error: definition scaler (built-in): describe exceeded its table limit (tried to \
-         grow a table beyond 1 element(s))\n"
+         grow a table to 7 elements, limit 1)\n"
     );
 }
 
@@ -218,7 +218,7 @@ fn platform_file_with_an_unknown_key_is_refused_with_its_line() {
         format!(
             "error: reading the platform configuration {platform}: {platform}:3:9: field \
              \"limits.fule\": unknown field `fule`, expected one of `time`, `fuel`, `memory`, \
-             `tableElements`, `stack`, `output`, `objects`\n"
+             `tableElements`, `stack`, `output`, `objects`, `renderMemory`, `cacheSize`\n"
         )
     );
 }
@@ -304,7 +304,7 @@ fn read_lock(dir: &Path) -> serde_json::Value {
 }
 
 fn digest_of(path: &Path) -> String {
-    kiln::sandbox::hex(&kiln::sandbox::sha256(
+    kiln::digest::hex(&kiln::digest::sha256(
         &std::fs::read(path).expect("read the module"),
     ))
 }

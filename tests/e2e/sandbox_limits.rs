@@ -36,7 +36,11 @@ fn a_panic_is_reported_with_its_message() {
     let run = render_mode("panic", &[]);
     let err = run.failed();
     assert!(
-        err.contains("component \"api\", trait \"misbehave\": definition \"misbehave\" failed"),
+        err.contains(
+            "component \"api\", trait \"misbehave\": definition \"misbehave\" trapped: it \
+             reached an `unreachable` instruction (a panic or an abort in the definition); it \
+             said: boom: misbehave was asked to panic"
+        ),
         "{err}"
     );
     assert!(err.contains("boom: misbehave was asked to panic"), "{err}");
@@ -61,7 +65,8 @@ fn a_memory_bomb_hits_the_memory_limit() {
     let run = render_mode("memory", &["--memory-limit-mib", "64"]);
     let err = run.failed();
     assert!(
-        err.contains("exceeded its memory limit (tried to grow memory beyond 64 MiB)"),
+        err.contains("exceeded its memory limit (tried to grow memory to ")
+            && err.contains(", limit 64 MiB)"),
         "{err}"
     );
 }

@@ -16,10 +16,11 @@ use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
+use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
 use crate::parameters::ParameterSchema;
 use crate::platform::Lock;
-use crate::sandbox::{Module, Precompiled, Sandbox, hex, sha256, wit};
+use crate::sandbox::{Module, Precompiled, Sandbox, wit};
 
 /// KubeVela built-ins Kiln does not ship, and why: both need more than the repository.
 pub const UNAVAILABLE: &[(&str, &str)] = &[
@@ -44,7 +45,47 @@ pub fn unavailable_reason(name: &str) -> Option<&'static str> {
 }
 
 /// Largest definition file read.
-const MAX_MODULE_BYTES: u64 = 64 * 1024 * 1024;
+pub const MAX_MODULE_BYTES: u64 = 64 * 1024 * 1024;
+/// Most definition files read from one directory.
+pub const MAX_DIRECTORY_FILES: usize = 64;
+/// Most bytes of definition files read from one directory (a Python definition is ~18 MB).
+pub const MAX_DIRECTORY_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Checks a directory of definitions by its listing, before any file is read: at most
+/// [`MAX_DIRECTORY_FILES`] files, each at most [`MAX_MODULE_BYTES`], together at most
+/// [`MAX_DIRECTORY_BYTES`]. `files` are (display name, size).
+pub fn check_directory(dir: &str, files: &[(String, u64)]) -> Result<()> {
+    let refuse = |module: &str, message: String| Error::Definition {
+        module: module.to_string(),
+        message,
+    };
+    if files.len() > MAX_DIRECTORY_FILES {
+        return Err(refuse(
+            dir,
+            format!(
+                "the directory holds {} definition files; at most {MAX_DIRECTORY_FILES} are read",
+                files.len()
+            ),
+        ));
+    }
+    if let Some((name, size)) = files.iter().find(|(_, size)| *size > MAX_MODULE_BYTES) {
+        return Err(refuse(
+            name,
+            format!("the file is {size} bytes; definitions are limited to {MAX_MODULE_BYTES}"),
+        ));
+    }
+    let total: u64 = files.iter().map(|(_, size)| size).sum();
+    if total > MAX_DIRECTORY_BYTES {
+        return Err(refuse(
+            dir,
+            format!(
+                "its definition files hold {total} bytes together; at most \
+                 {MAX_DIRECTORY_BYTES} are read"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// What a definition renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -94,14 +135,18 @@ include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Builtin,
+    /// A file the platform (or the user on their own machine) named: `-d DIR`.
     File(PathBuf),
+    /// A file of the application's repository (`KILN_DEFINITIONS` in Argo CD): written by
+    /// app authors, so it can never replace another definition or be a policy.
+    Repository(PathBuf),
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Builtin => f.write_str("built-in"),
-            Origin::File(path) => write!(f, "{}", path.display()),
+            Origin::File(path) | Origin::Repository(path) => write!(f, "{}", path.display()),
         }
     }
 }
@@ -202,6 +247,19 @@ impl Registry {
             .map_err(io)?;
         paths.retain(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file());
         paths.sort();
+        let sizes = paths
+            .iter()
+            .map(|p| {
+                let size = std::fs::metadata(p)
+                    .map(|m| m.len())
+                    .map_err(|error| Error::Io {
+                        path: p.clone(),
+                        error,
+                    })?;
+                Ok((p.display().to_string(), size))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        check_directory(&dir.display().to_string(), &sizes)?;
         let files = paths
             .iter()
             .map(|path| Ok((path.display().to_string(), read_module_file(path)?)))
@@ -217,6 +275,27 @@ impl Registry {
         files: Vec<(String, Vec<u8>)>,
         allow_override: bool,
     ) -> Result<()> {
+        self.add_files(sandbox, files, false, allow_override)
+    }
+
+    /// Adds definitions from the application's repository: like [`Registry::add_modules`],
+    /// but whatever the flags, one can never replace a definition that exists (built-in
+    /// or the platform's) nor be a policy (the guardrails are the platform's).
+    pub fn add_repository_modules(
+        &mut self,
+        sandbox: &Sandbox,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> Result<()> {
+        self.add_files(sandbox, files, true, false)
+    }
+
+    fn add_files(
+        &mut self,
+        sandbox: &Sandbox,
+        files: Vec<(String, Vec<u8>)>,
+        repository: bool,
+        allow_override: bool,
+    ) -> Result<()> {
         // Collected whole, then the first failure in file order: the same error every run.
         let loaded: Vec<Result<(String, Module)>> = files
             .par_iter()
@@ -224,15 +303,30 @@ impl Registry {
             .collect();
         let loaded: Vec<(String, Module)> = loaded.into_iter().collect::<Result<_>>()?;
         for ((name, module), (origin, bytes)) in loaded.into_iter().zip(files) {
+            let kind = Kind::from(module.metadata.kind);
+            if repository && kind == Kind::Policy {
+                return Err(Error::Definition {
+                    module: origin,
+                    message: format!(
+                        "describes itself as policy \"{name}\": a repository's definitions \
+                         cannot be policies (the guardrails are the platform's)"
+                    ),
+                });
+            }
             if let Some(existing) = self.entries.get(&name) {
                 let clash = match existing.origin {
+                    Origin::Builtin if repository => Some(
+                        "it clashes with the built-in of that name; a repository's definitions \
+                         cannot replace built-ins"
+                            .to_string(),
+                    ),
                     Origin::Builtin if allow_override => None,
                     Origin::Builtin => Some(
                         "it clashes with the built-in of that name (pass --override-builtins \
                          to replace built-ins)"
                             .to_string(),
                     ),
-                    Origin::File(ref other) => {
+                    Origin::File(ref other) | Origin::Repository(ref other) => {
                         Some(format!("it is also defined by {}", other.display()))
                     }
                 };
@@ -243,9 +337,14 @@ impl Registry {
                     });
                 }
             }
+            let origin = PathBuf::from(origin);
             let entry = Entry {
-                kind: module.metadata.kind.into(),
-                origin: Origin::File(PathBuf::from(origin)),
+                kind,
+                origin: if repository {
+                    Origin::Repository(origin)
+                } else {
+                    Origin::File(origin)
+                },
                 digest: Some(module.digest),
                 bytes: Cow::Owned(bytes),
                 precompiled: None,
@@ -269,7 +368,9 @@ impl Registry {
         self.entries
             .iter()
             .filter_map(|(name, e)| match (&e.origin, e.digest) {
-                (Origin::File(path), Some(digest)) => Some((name.as_str(), path.as_path(), digest)),
+                (Origin::File(path) | Origin::Repository(path), Some(digest)) => {
+                    Some((name.as_str(), path.as_path(), digest))
+                }
                 _ => None,
             })
     }
@@ -581,17 +682,23 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_cache_receives_the_artifact_compiled_at_build_time() {
+    fn a_built_in_loads_from_the_binary_and_never_from_the_cache() {
         let cache = tempfile::tempdir().unwrap();
         let sandbox = Sandbox::new(Limits::default(), Some(cache.path().into())).unwrap();
         assert_eq!(sandbox.engine_key(), BUILTIN_ENGINE_KEY);
+        // A planted artifact where the built-in's would be: never read.
+        let stored = sandbox
+            .cache()
+            .unwrap()
+            .artifact_path(&builtin("scaler").digest);
+        std::fs::write(&stored, b"planted native code").unwrap();
         let module = load(&sandbox, "scaler");
         assert_eq!(module.metadata.name, "scaler");
-        let stored = sandbox.cache().unwrap().artifact_path(&module.digest);
-        assert_eq!(
-            std::fs::read(stored).unwrap(),
-            builtin("scaler").precompiled,
-            "the cache holds the embedded artifact, not a new compilation"
+        assert!(module.builtin);
+        assert_eq!(std::fs::read(&stored).unwrap(), b"planted native code");
+        assert!(
+            sandbox.take_warnings().is_empty(),
+            "the cache was not even read"
         );
     }
 

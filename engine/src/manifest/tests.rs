@@ -169,6 +169,7 @@ fn json_output_is_one_object_per_line() {
                 type_name: "t".into(),
             },
             text: None,
+            identity: None,
         },
         Object {
             value: json!({"kind": "B"}),
@@ -177,6 +178,7 @@ fn json_output_is_one_object_per_line() {
                 resource: "r".into(),
             },
             text: None,
+            identity: None,
         },
     ];
     assert_eq!(
@@ -208,6 +210,7 @@ fn objects_written_ahead_print_as_their_values_would() {
                 }
             },
             text: None,
+            identity: None,
         })
         .collect();
     for format in [Format::Yaml, Format::Json] {

@@ -1,38 +1,52 @@
 //! The WebAssembly sandbox: one wasmtime [`Engine`] per process, a pre-instantiated
-//! component ([`wasmtime::component::InstancePre`]) per definition, and a fresh [`Store`]
-//! and instance for every call, so no state leaks between components or applications.
+//! component ([`wasmtime::component::InstancePre`]) per definition, and a [`Store`] per
+//! instance.
 //!
-//! A module gets WASI with nothing granted: no files, no environment, no arguments, no
-//! sockets, stdout discarded, stderr captured (bounded) for panic messages, and clocks and
-//! randomness pinned to constants so that the same input gives the same bytes. Every call
-//! runs under [`Limits`]: a wall-clock deadline (epoch interruption), optionally a fuel
-//! budget (deterministic: the same module and input run out at the same instruction on
-//! every machine), caps on linear memory, table elements and wasm stack, and caps on the
-//! bytes and the number of objects it returns. The platform may set limits per definition
-//! ([`LimitPolicy`]).
+//! Isolation holds by construction: an external definition gets a fresh instance for
+//! every call, so nothing one component's call leaves in the module's memory (a counter,
+//! another component's properties) reaches another's. Only Kiln's own built-ins, which are
+//! tested to be pure, and external definitions the platform opts in (`reuse: true`) keep
+//! an instance for the calls of one chunk of components ([`Instances`]).
 //!
-//! Before a module is linked, its imports are checked against an allow-list
+//! A module gets WASI with nothing granted and nothing that varies or waits ([`wasi`]).
+//! Every call runs under [`Limits`]: a wall-clock deadline (epoch interruption, and time
+//! asked for in sleeps), optionally a fuel budget (deterministic: the same module and input
+//! run out at the same instruction on every machine), caps on linear memory, table
+//! elements, instances and wasm stack, caps on the bytes and the number of objects it
+//! returns, and a memory budget for all live instances together. The platform may set
+//! limits per definition ([`LimitPolicy`]). A failed call reads as one line ([`trap`]).
+//!
+//! Before a module is compiled, its imports are checked against an allow-list
 //! ([`ALLOWED_IMPORTS`]): Kiln's own types and the WASI 0.2 interfaces the linker offers,
 //! all of which grant nothing. Anything else is refused by name.
 
 mod cache;
 pub mod engine_config;
+mod interface;
+mod limits;
+mod trap;
+mod wasi;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rand::SeedableRng;
-use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker, ResourceTable, types::ComponentItem};
+use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
-use wasmtime::{StoreLimits, StoreLimitsBuilder, Trap};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-pub use cache::CompiledCache;
+pub use cache::{CompiledCache, DEFAULT_MAX_BYTES as DEFAULT_CACHE_MAX};
+pub use interface::ALLOWED_IMPORTS;
+pub use limits::{
+    DEFAULT_RENDER_MEMORY, LimitPolicy, Limits, STORE_INSTANCES, STORE_MEMORIES, STORE_TABLES,
+};
+pub use trap::{CallError, words as trap_words};
 
+use crate::digest::{hex, sha256};
 use crate::error::Limit;
+use limits::{MemoryBudget, Meter};
+use wasi::Wiring;
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -49,105 +63,15 @@ static NEXT_SANDBOX_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::Atomic
 
 /// Interval of the epoch ticker that enforces [`Limits::time`].
 const EPOCH_TICK: Duration = Duration::from_millis(10);
-/// Bytes of a module's stderr kept for error messages.
-const STDERR_CAPACITY: usize = 16 * 1024;
-
-/// Limits on every module call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Wall-clock time of one call (a backstop even when fuel is on).
-    pub time: Duration,
-    /// Fuel of one call (roughly one unit per wasm instruction); `None`: no fuel metering.
-    /// Unlike time, running out of fuel happens at the same point on every machine.
-    pub fuel: Option<u64>,
-    /// Linear memory of one instance, in bytes.
-    pub memory: usize,
-    /// Elements of each table of one instance (function-pointer tables).
-    pub table_elements: usize,
-    /// Wasm stack, in bytes. One value for the whole process (wasmtime sets it per
-    /// engine): only the default applies.
-    pub stack: usize,
-    /// Bytes of JSON one call may return.
-    pub output: usize,
-    /// Objects (workload plus auxiliaries) one call may return.
-    pub objects: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            time: Duration::from_secs(5),
-            fuel: None,
-            memory: engine_config::DEFAULT_MEMORY,
-            table_elements: 100_000,
-            stack: engine_config::DEFAULT_STACK,
-            output: 16 * 1024 * 1024,
-            objects: 10_000,
-        }
-    }
-}
-
-/// The limits of every definition: defaults, and the platform's overrides by name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LimitPolicy {
-    /// Limits of definitions without an override.
-    pub defaults: Limits,
-    /// Limits of the named definitions (their `stack` is ignored: see [`Limits::stack`]).
-    pub per_definition: BTreeMap<String, Limits>,
-}
-
-impl LimitPolicy {
-    /// The limits of definition `name`.
-    pub fn of(&self, name: &str) -> &Limits {
-        self.per_definition.get(name).unwrap_or(&self.defaults)
-    }
-
-    fn all(&self) -> impl Iterator<Item = &Limits> {
-        std::iter::once(&self.defaults).chain(self.per_definition.values())
-    }
-}
-
-impl From<Limits> for LimitPolicy {
-    fn from(defaults: Limits) -> Self {
-        LimitPolicy {
-            defaults,
-            per_definition: BTreeMap::new(),
-        }
-    }
-}
-
-/// The imports a definition may have: interface names without their `@version`, and the
-/// versions accepted. Kiln's world imports only its types; Rust's standard library
-/// imports WASI's CLI, I/O, clock, random, filesystem and socket interfaces, which the
-/// sandbox links with nothing granted (no preopened directory, no environment, every
-/// address refused, pinned clocks and randomness).
-pub const ALLOWED_IMPORTS: &[(&str, &str)] = &[
-    ("kiln:definition/types", "0.1.0"),
-    ("wasi:cli/", "0.2."),
-    ("wasi:io/", "0.2."),
-    ("wasi:clocks/", "0.2."),
-    ("wasi:random/", "0.2."),
-    ("wasi:filesystem/", "0.2."),
-    ("wasi:sockets/", "0.2."),
-];
-
-/// The functions a definition must export.
-const REQUIRED_EXPORTS: &[&str] = &["describe", "render"];
-
-/// How a call failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallError {
-    /// The module broke a limit; `detail` says how, with the limit's value.
-    Limit { limit: Limit, detail: String },
-    /// The module trapped; `message` includes its panic message when it printed one.
-    Trap { message: String },
-}
 
 /// The host's state in each [`Store`].
 struct State {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    meter: Meter,
+    /// The current call's time limit, and the time it asked to sleep so far.
+    time_limit: Duration,
+    slept: Duration,
 }
 
 impl WasiView for State {
@@ -156,30 +80,6 @@ impl WasiView for State {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
-    }
-}
-
-/// A wall clock stopped at the Unix epoch: modules cannot observe time.
-struct PinnedWallClock;
-
-impl HostWallClock for PinnedWallClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-    fn now(&self) -> Duration {
-        Duration::ZERO
-    }
-}
-
-/// A monotonic clock that never advances.
-struct PinnedMonotonicClock;
-
-impl HostMonotonicClock for PinnedMonotonicClock {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
-    }
-    fn now(&self) -> u64 {
-        0
     }
 }
 
@@ -195,6 +95,10 @@ pub struct Sandbox {
     id: u64,
     /// The engine's compatibility key ([`engine_config::engine_key`]).
     engine_key: String,
+    /// The memory of all live instances, against [`LimitPolicy::budget`].
+    budget: Arc<MemoryBudget>,
+    /// What the sandbox found wrong that does not fail a render (an unusable cache).
+    warnings: Mutex<Vec<String>>,
 }
 
 /// A module's artifact compiled ahead of time (the built-ins', by the build script), and
@@ -213,6 +117,8 @@ pub struct Module {
     pub metadata: wit::Metadata,
     /// sha256 of its component bytes.
     pub digest: [u8; 32],
+    /// One of Kiln's own built-ins (embedded in the binary).
+    pub builtin: bool,
     pre: bindings::DefinitionPre<State>,
 }
 
@@ -221,6 +127,7 @@ impl std::fmt::Debug for Module {
         f.debug_struct("Module")
             .field("name", &self.name)
             .field("digest", &hex(&self.digest))
+            .field("builtin", &self.builtin)
             .finish_non_exhaustive()
     }
 }
@@ -228,6 +135,8 @@ impl std::fmt::Debug for Module {
 impl Sandbox {
     /// A sandbox caching compiled modules under `cache_dir` (none: compile every time),
     /// running every call under `limits` (a [`Limits`] for all, or a [`LimitPolicy`]).
+    /// A cache directory that fails its checks (see [`CompiledCache`]) is not used, and
+    /// [`Sandbox::take_warnings`] says why.
     ///
     /// ```
     /// use kiln::sandbox::{Limits, Sandbox};
@@ -249,18 +158,25 @@ impl Sandbox {
         let engine = Engine::new(&config)?;
 
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasi::add_to_linker(&mut linker)?;
 
         start_epoch_ticker(&engine);
-        let cache = cache_dir.map(|dir| CompiledCache::new(&dir, &engine));
+        let mut warnings = Vec::new();
+        let cache = cache_dir.and_then(|dir| {
+            CompiledCache::open(&dir, &engine, limits.cache_max)
+                .map_err(|refused| warnings.push(format!("warning: {refused}")))
+                .ok()
+        });
         Ok(Sandbox {
             engine_key: engine_config::engine_key(&engine),
+            budget: MemoryBudget::new(limits.budget),
             engine,
             linker,
             cache,
             limits,
             fuel,
             id: NEXT_SANDBOX_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            warnings: Mutex::new(warnings),
         })
     }
 
@@ -280,10 +196,32 @@ impl Sandbox {
         self.cache.as_ref()
     }
 
-    /// Compiles (or loads from the cache) the component `bytes`, links it, and asks it to
-    /// describe itself. `digest` is the sha256 of `bytes` when the caller knows it.
-    /// `precompiled` is used instead of compiling when this sandbox's engine is the one it
-    /// was compiled for.
+    /// What the sandbox and its cache found wrong since the last call, for the user: each
+    /// problem once. None of it failed a render.
+    pub fn take_warnings(&self) -> Vec<String> {
+        let mut warnings =
+            std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(cache) = &self.cache {
+            warnings.extend(
+                cache
+                    .take_warnings()
+                    .into_iter()
+                    .map(|w| format!("warning: compiled-module cache: {w}")),
+            );
+        }
+        warnings
+    }
+
+    /// Compiles (or loads) the component `bytes`, links it, and asks it to describe
+    /// itself. `digest` is the sha256 of `bytes` when the caller knows it.
+    ///
+    /// A built-in comes with `precompiled`, its artifact embedded in the binary, used
+    /// whenever this sandbox's engine is the one it was compiled for (the cache is then
+    /// not read at all: nothing on disk can stand in for a built-in). Any other module is
+    /// loaded from the cache when a verified artifact is there, and otherwise has its
+    /// imports checked before it is compiled. An external module describes itself under
+    /// the default limits, and again under its own when the platform sets some for the
+    /// name it gave: no file name earns a module another definition's limits.
     pub fn load(
         &self,
         name: &str,
@@ -292,47 +230,45 @@ impl Sandbox {
         precompiled: Option<Precompiled>,
     ) -> Result<Module, String> {
         let digest = digest.unwrap_or_else(|| sha256(bytes));
-        let precompiled = precompiled
+        let builtin = precompiled.is_some();
+        let embedded = precompiled
             .filter(|p| p.engine_key == self.engine_key)
             .map(|p| p.artifact);
-        let component = match (&self.cache, precompiled) {
-            (Some(cache), _) => cache.load_or_compile(&self.engine, &digest, bytes, precompiled),
+        let component = match embedded {
             // SAFETY: a built-in's artifact, compiled by the build script for this engine
             // configuration (the keys are equal) and embedded in this binary.
-            (None, Some(artifact)) => unsafe { Component::deserialize(&self.engine, artifact) },
-            (None, None) => Component::new(&self.engine, bytes),
+            Some(artifact) => unsafe { Component::deserialize(&self.engine, artifact) },
+            None => match self
+                .cache
+                .as_ref()
+                .and_then(|c| c.load(&self.engine, &digest))
+            {
+                Some(component) => Ok(component),
+                None => {
+                    interface::check_imports(bytes)?;
+                    self.compile(&digest, bytes)
+                }
+            },
         }
         // wasmtime's first line says what is wrong; the rest is a dump of the bytes.
         .map_err(|e| {
             format!(
                 "not a valid WebAssembly component: {}",
-                first_line(&error_chain(&e))
+                first_line(&format!("{e:#}"))
             )
         })?;
-        self.check_interface(&component)?;
+        interface::check_component(&self.engine, &component)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
-            .map_err(|e| format!("cannot be linked: {}", error_chain(&e)))?;
-        let pre = bindings::DefinitionPre::new(pre).map_err(|e| {
-            format!(
-                "does not implement the kiln:definition@0.1.0 world: {}",
-                error_chain(&e)
-            )
-        })?;
+            .map_err(|e| format!("cannot be linked: {e:#}"))?;
+        let pre = bindings::DefinitionPre::new(pre)
+            .map_err(|e| format!("does not implement the kiln:definition@0.1.0 world: {e:#}"))?;
         let mut module = Module {
             name: name.to_string(),
-            metadata: wit::Metadata {
-                name: name.to_string(),
-                kind: wit::Kind::Workload,
-                version: String::new(),
-                description: String::new(),
-                parameter_schema: String::new(),
-                applies_to: Vec::new(),
-                conflicts_with: Vec::new(),
-                workload_type: None,
-            },
+            metadata: placeholder_metadata(name),
             digest,
+            builtin,
             pre,
         };
         let cached = self
@@ -344,24 +280,50 @@ impl Sandbox {
             module.metadata = metadata;
             return Ok(module);
         }
-        module.metadata = self
-            .call(&module, |definition, store| definition.call_describe(store))
-            .map_err(|e| match e {
-                CallError::Limit { limit, detail } => {
-                    format!("describe exceeded its {limit} limit ({detail})")
-                }
-                CallError::Trap { message } => {
-                    format!("describe failed: {message}")
-                }
-            })?;
-        let size = module.metadata.parameter_schema.len() + module.metadata.description.len();
-        if size > self.limits.of(name).output {
-            return Err(format!("describe returned {size} bytes"));
+        let limits = if builtin {
+            self.limits.of(name)
+        } else {
+            &self.limits.defaults
+        };
+        module.metadata = self.describe(&module, limits)?;
+        let own = self.limits.of(&module.metadata.name);
+        if !builtin && own != limits {
+            let again = self.describe(&module, own)?;
+            if metadata_to_json(&again) != metadata_to_json(&module.metadata) {
+                return Err("describes itself differently from one call to the next".into());
+            }
         }
         if let Some(cache) = &self.cache {
             cache.store_description(&digest, metadata_to_json(&module.metadata).as_bytes());
         }
         Ok(module)
+    }
+
+    /// Compiles `bytes` and stores the artifact in the cache, if there is one.
+    fn compile(&self, digest: &[u8; 32], bytes: &[u8]) -> wasmtime::Result<Component> {
+        match &self.cache {
+            Some(cache) => cache.compile(&self.engine, digest, bytes),
+            None => Component::new(&self.engine, bytes),
+        }
+    }
+
+    /// What `module` describes itself as, asked under `limits`.
+    fn describe(&self, module: &Module, limits: &Limits) -> Result<wit::Metadata, String> {
+        let metadata = self
+            .call_fresh(module, limits, |definition, store| {
+                definition.call_describe(store)
+            })
+            .map_err(|e| match e {
+                CallError::Limit { limit, detail } => {
+                    format!("describe exceeded its {limit} limit ({detail})")
+                }
+                CallError::Trap { message, .. } => format!("describe {message}"),
+            })?;
+        let size = metadata.parameter_schema.len() + metadata.description.len();
+        if size > limits.output {
+            return Err(format!("describe returned {size} bytes"));
+        }
+        Ok(metadata)
     }
 
     /// Calls `render` on a fresh instance of `module`.
@@ -373,42 +335,6 @@ impl Sandbox {
         self.instances().render(module, request)
     }
 
-    /// Refuses a component whose imports go beyond [`ALLOWED_IMPORTS`] or that lacks
-    /// Kiln's exports, naming the offending import or the missing export.
-    fn check_interface(&self, component: &Component) -> Result<(), String> {
-        let ty = component.component_type();
-        for (name, _) in ty.imports(&self.engine) {
-            if !import_allowed(name) {
-                return Err(format!(
-                    "imports \"{name}\", which is not allowed: definitions may import only \
-                     kiln:definition/types@0.1.0 and WASI 0.2 (cli, io, clocks, random, \
-                     filesystem, sockets)"
-                ));
-            }
-        }
-        let exports: Vec<(&str, ComponentItem)> = ty
-            .exports(&self.engine)
-            .map(|(name, item)| (name, item.ty))
-            .collect();
-        for required in REQUIRED_EXPORTS {
-            if !exports.iter().any(|(name, item)| {
-                name == required && matches!(item, ComponentItem::ComponentFunc(_))
-            }) {
-                let found: Vec<&str> = exports.iter().map(|(name, _)| *name).collect();
-                return Err(format!(
-                    "does not export the function \"{required}\" of the \
-                     kiln:definition@0.1.0 world (it exports: {})",
-                    if found.is_empty() {
-                        "nothing".to_string()
-                    } else {
-                        found.join(", ")
-                    }
-                ));
-            }
-        }
-        Ok(())
-    }
-
     /// A run of calls that may share instances: see [`Instances`].
     pub fn instances(&self) -> Instances<'_> {
         Instances {
@@ -417,79 +343,111 @@ impl Sandbox {
         }
     }
 
-    /// A fresh store for `module`, under its limits (the per-call ones are set by
-    /// [`Sandbox::arm`]), and the handles the host keeps on it.
-    fn store(&self, module: &Module) -> (Store<State>, Wiring) {
-        let wiring = Wiring {
-            stderr: MemoryOutputPipe::new(STDERR_CAPACITY),
-            random: [PinnedRandom::new(0), PinnedRandom::new(1)],
-        };
-        let [secure, insecure] = wiring.random.clone();
-        let wasi = WasiCtx::builder()
-            .stderr(wiring.stderr.clone())
-            .wall_clock(PinnedWallClock)
-            .monotonic_clock(PinnedMonotonicClock)
-            .secure_random(secure)
-            .insecure_random(insecure)
-            .insecure_random_seed(0)
-            .build();
-        let limits = self.limits.of(&module.name);
+    /// Whether `module`'s instance may serve several calls: Kiln's own built-ins, and the
+    /// external definitions the platform names in [`LimitPolicy::reuse`].
+    pub fn reuses(&self, module: &Module) -> bool {
+        module.builtin || self.limits.reuse.contains(&module.name)
+    }
+
+    /// A fresh store under `limits`, charged to this sandbox's memory budget, and the
+    /// handles the host keeps on it.
+    fn store(&self, limits: &Limits) -> (Store<State>, Wiring) {
+        let (wasi, wiring) = Wiring::new();
         let state = State {
             wasi,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory)
-                .table_elements(limits.table_elements)
-                .trap_on_grow_failure(true)
-                .build(),
+            meter: Meter::new(limits, self.budget.clone()),
+            time_limit: limits.time,
+            slept: Duration::ZERO,
         };
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
+        store.limiter(|state| &mut state.meter);
         store.epoch_deadline_trap();
         (store, wiring)
     }
 
-    /// Gives the next call on `store` its full time and fuel.
-    fn arm(&self, store: &mut Store<State>, limits: &Limits) -> Result<(), CallError> {
+    /// Gives the next call on `store` its full time, sleep allowance and fuel, and its
+    /// own randomness and stderr.
+    fn arm(
+        &self,
+        store: &mut Store<State>,
+        wiring: &Wiring,
+        limits: &Limits,
+    ) -> Result<(), CallError> {
         let ticks = (limits.time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
+        let state = store.data_mut();
+        state.time_limit = limits.time;
+        state.slept = Duration::ZERO;
+        wiring.restart();
         if self.fuel {
             store
                 .set_fuel(limits.fuel.unwrap_or(u64::MAX))
-                .map_err(|e| CallError::Trap {
-                    message: error_chain(&e),
-                })?;
+                .map_err(|e| CallError::other(format!("cannot set fuel: {e}")))?;
         }
         Ok(())
     }
 
-    /// One call on a fresh instance of `module`.
-    fn call<R>(
+    /// One call on a fresh instance of `module`, under `limits`.
+    fn call_fresh<R>(
         &self,
         module: &Module,
+        limits: &Limits,
         f: impl FnOnce(&bindings::Definition, &mut Store<State>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let limits = self.limits.of(&module.name);
-        let (mut store, wiring) = self.store(module);
-        self.arm(&mut store, limits)?;
+        let (mut store, wiring) = self.store(limits);
+        self.arm(&mut store, &wiring, limits)?;
         let result = module
             .pre
             .instantiate(&mut store)
             .and_then(|definition| f(&definition, &mut store));
-        let printed = || wiring.stderr.contents();
-        result.map_err(|e| classify(e, limits, self.limits.defaults.stack, &printed()))
+        result.map_err(|e| self.classify(e, &mut store, &wiring, limits))
+    }
+
+    /// How a failed call on `store` reads.
+    fn classify(
+        &self,
+        error: wasmtime::Error,
+        store: &mut Store<State>,
+        wiring: &Wiring,
+        limits: &Limits,
+    ) -> CallError {
+        let hit = store.data_mut().meter.take_hit();
+        trap::classify(
+            error,
+            hit,
+            limits,
+            self.limits.defaults.stack,
+            &wiring.stderr.contents(),
+        )
     }
 }
 
-/// Live instances for a run of calls, one per module, each reused by the calls that follow
-/// it. Instantiating (and touching a new linear memory's pages) costs more than a render, so
-/// [`crate::render`] renders a fixed chunk of components with one `Instances`.
+/// The metadata of a module before it described itself.
+fn placeholder_metadata(name: &str) -> wit::Metadata {
+    wit::Metadata {
+        name: name.to_string(),
+        kind: wit::Kind::Workload,
+        version: String::new(),
+        description: String::new(),
+        parameter_schema: String::new(),
+        applies_to: Vec::new(),
+        conflicts_with: Vec::new(),
+        workload_type: None,
+    }
+}
+
+/// Live instances for a run of calls: those of modules the sandbox [`reuses`]
+/// (Sandbox::reuses), one per module, each serving the calls that follow it. Instantiating
+/// (and touching a new linear memory's pages) costs more than a render, so
+/// [`crate::render`] renders a fixed chunk of components with one `Instances`. Every other
+/// module gets a fresh instance per call, dropped when the call returns.
 ///
-/// Every call still runs under its definition's full limits (time and fuel are reset before
-/// each). What carries over is what a module keeps in its own memory between calls:
-/// definitions must be pure functions of their input, and the chunks are formed the same way
-/// whatever the number of threads, so even a module that is not sees the same calls in the
-/// same order on every run. An instance that traps is dropped.
+/// Every call still runs under its definition's full limits (time, sleep and fuel are
+/// reset before each, randomness restarts its sequence, stderr its tail). What carries
+/// over in a reused instance is what a module keeps in its own memory between calls: only
+/// modules that are pure functions of their input are reused, and the chunks are formed
+/// the same way whatever the number of threads. An instance that traps is dropped.
 pub struct Instances<'s> {
     sandbox: &'s Sandbox,
     live: HashMap<String, Live>,
@@ -502,60 +460,9 @@ struct Live {
     wiring: Wiring,
 }
 
-/// What the host keeps of a store's WASI context: its stderr, and its random generators.
-struct Wiring {
-    stderr: MemoryOutputPipe,
-    /// `wasi:random/random` and `wasi:random/insecure`.
-    random: [PinnedRandom; 2],
-}
-
-/// A random generator that restarts its fixed sequence before every call, so that a module
-/// draws the same bytes on every call, however many calls its instance served before.
-#[derive(Clone)]
-struct PinnedRandom {
-    seed: u64,
-    rng: std::sync::Arc<std::sync::Mutex<rand::rngs::StdRng>>,
-}
-
-impl PinnedRandom {
-    fn new(seed: u64) -> PinnedRandom {
-        PinnedRandom {
-            seed,
-            rng: std::sync::Arc::new(std::sync::Mutex::new(rand::rngs::StdRng::seed_from_u64(
-                seed,
-            ))),
-        }
-    }
-
-    fn restart(&self) {
-        *self.lock() = rand::rngs::StdRng::seed_from_u64(self.seed);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, rand::rngs::StdRng> {
-        // Only this store's calls use it, one at a time: poisoning cannot hide a state.
-        self.rng.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl rand::TryRng for PinnedRandom {
-    type Error = std::convert::Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(rand::Rng::next_u32(&mut *self.lock()))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        Ok(rand::Rng::next_u64(&mut *self.lock()))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        rand::Rng::fill_bytes(&mut *self.lock(), dst);
-        Ok(())
-    }
-}
-
 impl Instances<'_> {
-    /// Calls `render` of `module`, on its live instance or a new one.
+    /// Calls `render` of `module`: on its live instance or a new one when the sandbox
+    /// reuses it, else on a fresh instance.
     pub fn render(
         &mut self,
         module: &Module,
@@ -563,19 +470,22 @@ impl Instances<'_> {
     ) -> Result<Result<wit::RenderResponse, Vec<wit::Diagnostic>>, CallError> {
         let sandbox = self.sandbox;
         let limits = sandbox.limits.of(&module.name);
+        if !sandbox.reuses(module) {
+            let result = sandbox.call_fresh(module, limits, |definition, store| {
+                definition.call_render(store, request)
+            })?;
+            check_response(&result, limits)?;
+            return Ok(result);
+        }
         let live = match self.live.entry(module.name.clone()) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
-                let (mut store, wiring) = sandbox.store(module);
-                sandbox.arm(&mut store, limits)?;
-                let definition = module.pre.instantiate(&mut store).map_err(|error| {
-                    classify(
-                        error,
-                        limits,
-                        sandbox.limits.defaults.stack,
-                        &wiring.stderr.contents(),
-                    )
-                })?;
+                let (mut store, wiring) = sandbox.store(limits);
+                sandbox.arm(&mut store, &wiring, limits)?;
+                let definition = module
+                    .pre
+                    .instantiate(&mut store)
+                    .map_err(|error| sandbox.classify(error, &mut store, &wiring, limits))?;
                 e.insert(Live {
                     store,
                     definition,
@@ -583,16 +493,11 @@ impl Instances<'_> {
                 })
             }
         };
-        sandbox.arm(&mut live.store, limits)?;
-        live.wiring.random.iter().for_each(PinnedRandom::restart);
-        let printed_before = live.wiring.stderr.contents().len();
-        let result = live.definition.call_render(&mut live.store, request);
-        let result = match result {
+        sandbox.arm(&mut live.store, &live.wiring, limits)?;
+        let result = match live.definition.call_render(&mut live.store, request) {
             Ok(result) => result,
             Err(error) => {
-                let printed = live.wiring.stderr.contents();
-                let printed = printed.get(printed_before..).unwrap_or_default();
-                let error = classify(error, limits, sandbox.limits.defaults.stack, printed);
+                let error = sandbox.classify(error, &mut live.store, &live.wiring, limits);
                 self.live.remove(&module.name);
                 return Err(error);
             }
@@ -637,65 +542,11 @@ fn check_response(
             limit: Limit::Output,
             detail: format!(
                 "returned {size} bytes, limit {}",
-                human_bytes(limits.output)
+                limits::human_bytes(limits.output)
             ),
         });
     }
     Ok(())
-}
-
-/// Names the limit a failed call broke, or keeps the trap's message (with the guest's
-/// panic message when it printed one).
-fn classify(error: wasmtime::Error, limits: &Limits, stack: usize, stderr: &[u8]) -> CallError {
-    let chain = error_chain(&error);
-    let limit = |limit, detail| CallError::Limit { limit, detail };
-    match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => {
-            return limit(
-                Limit::Time,
-                format!("ran longer than {} ms", limits.time.as_millis()),
-            );
-        }
-        Some(Trap::OutOfFuel) => {
-            return limit(
-                Limit::Fuel,
-                format!(
-                    "ran out of fuel, limit {}",
-                    limits.fuel.map_or("none".into(), quantity)
-                ),
-            );
-        }
-        Some(Trap::StackOverflow) => {
-            return limit(
-                Limit::Stack,
-                format!("used more than {} of stack", human_bytes(stack)),
-            );
-        }
-        _ => {}
-    }
-    if chain.contains("forcing trap when growing memory") {
-        return limit(
-            Limit::Memory,
-            format!("tried to grow memory beyond {}", human_bytes(limits.memory)),
-        );
-    }
-    if chain.contains("forcing trap when growing table") || chain.contains("table minimum size") {
-        return limit(
-            Limit::Table,
-            format!(
-                "tried to grow a table beyond {} element(s)",
-                limits.table_elements
-            ),
-        );
-    }
-    let printed = String::from_utf8_lossy(stderr).trim().to_string();
-    let message = if printed.is_empty() {
-        chain
-    } else {
-        // The guest's panic message says more than "wasm trap: unreachable".
-        format!("{printed} ({})", first_line(&chain))
-    };
-    CallError::Trap { message }
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] while the engine lives.
@@ -789,80 +640,13 @@ fn metadata_from_json(text: &[u8]) -> Option<wit::Metadata> {
     })
 }
 
-/// sha256 of `bytes`.
-pub fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-fn error_chain(error: &wasmtime::Error) -> String {
-    format!("{error:#}")
-}
-
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or(text)
-}
-
-/// Whether an import name (`wasi:io/streams@0.2.6`) is on [`ALLOWED_IMPORTS`].
-fn import_allowed(name: &str) -> bool {
-    let (interface, version) = name.split_once('@').unwrap_or((name, ""));
-    ALLOWED_IMPORTS.iter().any(|(allowed, versions)| {
-        let interface_ok = match allowed.strip_suffix('/') {
-            Some(package) => interface
-                .strip_prefix(package)
-                .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1),
-            None => interface == *allowed,
-        };
-        interface_ok && version.starts_with(versions)
-    })
-}
-
-/// `500M`, `2G`, `1500`: a count for people.
-fn quantity(n: u64) -> String {
-    match n {
-        n if n >= 1_000_000_000 && n.is_multiple_of(1_000_000_000) => {
-            format!("{}G", n / 1_000_000_000)
-        }
-        n if n >= 1_000_000 && n.is_multiple_of(1_000_000) => format!("{}M", n / 1_000_000),
-        n if n >= 1_000 && n.is_multiple_of(1_000) => format!("{}k", n / 1_000),
-        n => n.to_string(),
-    }
-}
-
-fn human_bytes(n: usize) -> String {
-    if n >= 1024 * 1024 && n.is_multiple_of(1024 * 1024) {
-        format!("{} MiB", n / (1024 * 1024))
-    } else if n >= 1024 && n.is_multiple_of(1024) {
-        format!("{} KiB", n / 1024)
-    } else {
-        format!("{n} bytes")
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn allows_kiln_types_and_wasi_0_2_only() {
-        assert!(import_allowed("kiln:definition/types@0.1.0"));
-        assert!(import_allowed("wasi:io/streams@0.2.6"));
-        assert!(import_allowed("wasi:cli/environment@0.2.0"));
-        assert!(!import_allowed("wasi:io/streams@0.3.0"));
-        assert!(!import_allowed("wasi:http/outgoing-handler@0.2.0"));
-        assert!(!import_allowed("evil:host/backdoor@0.1.0"));
-        assert!(!import_allowed("wasi:io@0.2.0"));
-        assert!(!import_allowed("kiln:definition/types@0.2.0"));
-        assert!(!import_allowed("wasi:iox/streams@0.2.0"));
-    }
 
     #[test]
     fn a_cached_description_reads_back_as_it_was() {
@@ -880,14 +664,5 @@ mod tests {
         assert_eq!(metadata_to_json(&back), metadata_to_json(&metadata));
         assert!(metadata_from_json(b"{\"name\": 1}").is_none());
         assert!(metadata_from_json(b"not json").is_none());
-    }
-
-    #[test]
-    fn writes_quantities_for_people() {
-        assert_eq!(quantity(500_000_000), "500M");
-        assert_eq!(quantity(2_000_000_000), "2G");
-        assert_eq!(quantity(1_500), "1500");
-        assert_eq!(quantity(12_345), "12345");
-        assert_eq!(quantity(7_000), "7k");
     }
 }

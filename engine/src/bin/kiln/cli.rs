@@ -61,6 +61,16 @@ pub struct Args {
     /// the platform's].
     #[arg(long, value_name = "N", global = true)]
     fuel: Option<u64>,
+
+    /// Size cap of the compiled-module cache, e.g. 512Mi; least recently used artifacts are
+    /// evicted beyond it [default: 512Mi, or the platform's `limits.cacheSize`].
+    #[arg(long, value_name = "SIZE", env = "KILN_CACHE_MAX", global = true,
+          value_parser = kiln::platform::parse_size)]
+    cache_max: Option<u64>,
+
+    /// Say more: a trapped definition's wasm backtrace (also `KILN_LOG=debug`).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -222,6 +232,9 @@ pub fn run(args: Args) -> Result<Output> {
         return test(&args, &platform, test_args);
     }
     let sandbox = sandbox(&args, &platform)?;
+    // Counted before `-d` directories load (and compile) anything: `cache warm` reports
+    // what it added.
+    let cached_before = sandbox.cache().map(|cache| cached_artifacts(cache.dir()));
     if let Command::Definitions(DefinitionsCommand::Lock { dir }) = &args.command {
         return lock(&sandbox, dir, args.override_builtins);
     }
@@ -238,26 +251,43 @@ pub fn run(args: Args) -> Result<Output> {
     if !matches!(args.command, Command::Argocd(_)) {
         platform.check_names(&registry)?;
     }
+    let output = run_command(&args, &sandbox, registry, &platform, cached_before);
+    let warnings = sandbox.take_warnings();
+    // The process exits next, and the kernel unmaps the loaded modules at once; dropping
+    // them one by one here would cost a measurable part of a small render (~0.5 ms for 7).
+    std::mem::forget(sandbox);
+    match output {
+        Ok(mut output) => {
+            output.warnings.splice(0..0, warnings);
+            Ok(output)
+        }
+        Err(error) => {
+            warnings.iter().for_each(|w| eprintln!("{w}"));
+            Err(error)
+        }
+    }
+}
+
+/// Runs a command that takes the shared sandbox and registry.
+fn run_command(
+    args: &Args,
+    sandbox: &Sandbox,
+    mut registry: Registry,
+    platform: &Platform,
+    cached_before: Option<usize>,
+) -> Result<Output> {
     let output = match &args.command {
-        Command::Render(render_args) => render_command(&sandbox, &registry, &platform, render_args),
-        Command::Definitions(DefinitionsCommand::List) => list(&sandbox, &registry),
-        Command::Definitions(DefinitionsCommand::Show { name }) => show(&sandbox, &registry, name),
+        Command::Render(render_args) => render_command(sandbox, &registry, platform, render_args),
+        Command::Definitions(DefinitionsCommand::List) => list(sandbox, &registry),
+        Command::Definitions(DefinitionsCommand::Show { name }) => show(sandbox, &registry, name),
         Command::Definitions(DefinitionsCommand::Lock { .. }) => unreachable!("handled above"),
-        Command::Argocd(command) => argocd_command(
-            &sandbox,
-            &mut registry,
-            &platform,
-            command,
-            args.override_builtins,
-        ),
-        Command::Cache(CacheCommand::Warm) => warm(&sandbox, &registry),
+        Command::Argocd(command) => argocd_command(sandbox, &mut registry, platform, command),
+        Command::Cache(CacheCommand::Warm) => warm(sandbox, &registry, cached_before),
         Command::Test(_) => unreachable!("handled above"),
         Command::New(_) => unreachable!("handled above"),
     };
-    // The process exits next, and the kernel unmaps the loaded modules at once; dropping
-    // them one by one here would cost a measurable part of a small render (~0.5 ms for 7).
+    // See `run`: the kernel unmaps the modules at exit.
     std::mem::forget(registry);
-    std::mem::forget(sandbox);
     output
 }
 
@@ -372,6 +402,9 @@ fn apply_limit_flags(args: &Args, platform: &mut Platform) {
     if let Some(fuel) = args.fuel {
         defaults.fuel = Some(fuel);
     }
+    if let Some(max) = args.cache_max {
+        platform.cache_size = Some(max);
+    }
 }
 
 /// `kiln definitions lock DIR`: pins every definition in `dir`, written atomically.
@@ -393,7 +426,7 @@ fn lock(sandbox: &Sandbox, dir: &Path, override_builtins: bool) -> Result<Output
             name.to_string(),
             Pin {
                 file: file.to_string(),
-                sha256: kiln::sandbox::hex(&digest),
+                sha256: kiln::digest::hex(&digest),
             },
         );
     }
@@ -418,7 +451,6 @@ fn argocd_command(
     registry: &mut Registry,
     platform: &Platform,
     command: &ArgocdCommand,
-    override_builtins: bool,
 ) -> Result<Output> {
     let env = argocd::Environment::from_vars(std::env::vars())?;
     let cwd = std::env::current_dir().context("reading the working directory")?;
@@ -429,8 +461,10 @@ fn argocd_command(
             let files = repo
                 .read_definitions(dir)
                 .with_context(|| format!("reading definitions from {dir} (KILN_DEFINITIONS)"))?;
+            // The repository's definitions: never a built-in's or the platform's
+            // replacement, never a policy, whatever --override-builtins says.
             registry
-                .add_modules(sandbox, files, override_builtins)
+                .add_repository_modules(sandbox, files)
                 .with_context(|| format!("loading definitions from {dir} (KILN_DEFINITIONS)"))?;
         }
     }
@@ -518,9 +552,8 @@ fn argocd_generate(
 
 /// `kiln cache warm`: every definition compiled (or its precompiled built-in copied) into
 /// the cache, saying how many artifacts that added.
-fn warm(sandbox: &Sandbox, registry: &Registry) -> Result<Output> {
+fn warm(sandbox: &Sandbox, registry: &Registry, before: Option<usize>) -> Result<Output> {
     let names: Vec<&str> = registry.names().collect();
-    let before = sandbox.cache().map(|cache| cached_artifacts(cache.dir()));
     registry.load(sandbox, &names.iter().copied().collect())?;
     let stdout = match (sandbox.cache(), before) {
         (Some(cache), Some(before)) => format!(

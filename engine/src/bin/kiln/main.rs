@@ -36,6 +36,7 @@ fn return_freed_pages_sooner() {
 fn main() -> ExitCode {
     return_freed_pages_sooner();
     let args = cli::Args::parse();
+    let verbose = args.verbose || std::env::var("KILN_LOG").is_ok_and(|v| v == "debug");
     match cli::run(args) {
         Ok(output) => {
             for warning in &output.warnings {
@@ -60,7 +61,22 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             eprintln!("error: {error:#}");
+            if verbose {
+                print_backtraces(&error);
+            }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The wasm backtraces behind `error` (a trapped definition's), which its one-line message
+/// leaves out.
+fn print_backtraces(error: &anyhow::Error) {
+    let traces = error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<kiln::Error>())
+        .flat_map(kiln::Error::backtraces);
+    for trace in traces {
+        eprintln!("\n{trace}");
     }
 }

@@ -19,11 +19,51 @@ struct Params {
     /// - `file`: reads `/etc/passwd` and lists `/`;
     /// - `env`: lists the environment variables and arguments;
     /// - `socket`: connects over TCP to `address` and binds a UDP socket;
+    /// - `sleep`: sleeps `seconds` (default an hour), then returns nothing;
+    /// - `log`: writes `kib` KiB (default 1 MiB) to stderr, then returns nothing;
+    /// - `log-panic`: the same, then panics;
+    /// - `shadow-stack`: recurses with large frames until Rust's stack (in linear memory)
+    ///   overflows;
+    /// - `state`: keeps a counter and the component names it has seen in static memory,
+    ///   and reports them (a definition that is not a pure function);
+    /// - `hold`: allocates `kib` KiB and keeps it for the instance's life;
     /// - `ok`: returns nothing.
     mode: String,
     /// `socket`: where to connect (default `127.0.0.1:9`).
     #[serde(default)]
     address: Option<String>,
+    /// `sleep`: how long.
+    #[serde(default)]
+    seconds: Option<u64>,
+    /// `log`, `log-panic`, `hold`: how much.
+    #[serde(default)]
+    kib: Option<usize>,
+}
+
+/// What `state` remembers between calls of one instance.
+static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+/// What `hold` keeps.
+static HELD: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+/// Recursion whose frames live on Rust's stack in linear memory (an array whose address
+/// escapes), not on the wasm stack.
+fn deep(n: u64) -> u64 {
+    let mut frame = [0u8; 4096];
+    frame[(n % 4096) as usize] = n as u8;
+    std::hint::black_box(&mut frame);
+    if std::hint::black_box(n) == u64::MAX {
+        return 0;
+    }
+    u64::from(frame[0]) + deep(n + 1)
+}
+
+/// Writes `kib` KiB of log lines to stderr.
+fn log(kib: usize) {
+    let line = "x".repeat(1023);
+    for i in 0..kib {
+        eprintln!("{line}");
+        std::hint::black_box(i);
+    }
 }
 
 /// How many objects `objects` returns: ten times the host's default limit per call, yet
@@ -80,7 +120,7 @@ fn wall_nanos() -> String {
         .to_string()
 }
 
-fn misbehave(params: Params, _ctx: &TraitContext) -> Result<TraitOutput> {
+fn misbehave(params: Params, ctx: &TraitContext) -> Result<TraitOutput> {
     match params.mode.as_str() {
         "panic" => panic!("boom: misbehave was asked to panic"),
         "loop" => loop {
@@ -171,6 +211,36 @@ fn misbehave(params: Params, _ctx: &TraitContext) -> Result<TraitOutput> {
                 format!("listening on {:?}", listener.local_addr())
             });
             report("socket", json!({"tcp": tcp, "udp": udp, "listen": listen}))
+        }
+        "sleep" => {
+            std::thread::sleep(std::time::Duration::from_secs(
+                params.seconds.unwrap_or(3600),
+            ));
+            Ok(TraitOutput::new())
+        }
+        "log" => {
+            log(params.kib.unwrap_or(1024));
+            Ok(TraitOutput::new())
+        }
+        "log-panic" => {
+            log(params.kib.unwrap_or(1024));
+            panic!("gave up after logging")
+        }
+        "shadow-stack" => Ok(TraitOutput::new().with_output("x", json!(deep(0)))),
+        "state" => {
+            let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+            seen.push(ctx.component_name.clone());
+            report(
+                "state",
+                json!({"calls": seen.len().to_string(), "seen": seen.join(",")}),
+            )
+        }
+        "hold" => {
+            let kib = params.kib.unwrap_or(1024);
+            HELD.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(vec![1; kib * 1024]);
+            Ok(TraitOutput::new())
         }
         "ok" => Ok(TraitOutput::new()),
         other => Err(Error::field("mode", format!("unknown mode {other:?}"))),
