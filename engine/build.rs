@@ -66,6 +66,7 @@ fn main() {
     ))
     .expect("a wasmtime engine for precompiling the built-ins");
     let engine_key = engine_config::engine_key(&engine);
+    let mut artifacts = String::new();
     let mut table = String::from("/// The built-in definitions.\n");
     table.push_str("pub static BUILTINS: &[Builtin] = &[\n");
     for name in &guests {
@@ -83,13 +84,26 @@ fn main() {
         }
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
         let artifact = precompile(&engine, &engine_key, &out_dir, &file, &bytes, &digest);
+        // The artifact goes into the executable's text, page-aligned: the sandbox runs it
+        // where the binary is mapped, without a copy (see `sandbox::code`).
+        let artifact_static = format!("ARTIFACT_{}", name.replace('-', "_").to_uppercase());
+        let length = fs::metadata(out_dir.join(&artifact))
+            .expect("the artifact just written")
+            .len();
+        artifacts.push_str(&format!(
+            "#[cfg_attr(all(target_os = \"linux\", target_env = \"gnu\"), \
+             unsafe(link_section = \".text.kiln_builtin_artifacts\"))]\n\
+             static {artifact_static}: PageAligned<{length}> = \
+             PageAligned(*include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{artifact}\")));\n"
+        ));
         table.push_str(&format!(
             "    Builtin {{ name: {name:?}, kind: Kind::{kind}, digest: {digest:?}, \
              bytes: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{file}\")), \
-             precompiled: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{artifact}\")) }},\n"
+             precompiled: &{artifact_static}.0 }},\n"
         ));
     }
     table.push_str("];\n");
+    table.push_str(&artifacts);
     table.push_str(&format!(
         "/// The engine key the built-ins were precompiled for.\n\
          pub static BUILTIN_ENGINE_KEY: &str = {engine_key:?};\n"

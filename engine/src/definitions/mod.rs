@@ -129,6 +129,11 @@ pub struct Builtin {
     pub precompiled: &'static [u8],
 }
 
+/// Bytes aligned to a page: a built-in's precompiled artifact, placed by the build in the
+/// executable's text so that it runs where the binary is mapped (see `sandbox::code`).
+#[repr(C, align(4096))]
+pub struct PageAligned<const N: usize>(pub [u8; N]);
+
 include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
 
 /// Where a definition comes from.

@@ -21,6 +21,7 @@
 //! all of which grant nothing. Anything else is refused by name.
 
 mod cache;
+mod code;
 pub mod engine_config;
 mod interface;
 mod limits;
@@ -154,7 +155,8 @@ impl Sandbox {
         // Compiled code differs with it on, and the cache keys on that.
         let fuel = limits.all().any(|l| l.fuel.is_some());
         let memory = limits.all().map(|l| l.memory).max().unwrap_or(0);
-        let config = engine_config::engine_config(fuel, memory, limits.defaults.stack);
+        let mut config = engine_config::engine_config(fuel, memory, limits.defaults.stack);
+        code::configure(&mut config);
         let engine = Engine::new(&config)?;
 
         let mut linker = Linker::new(&engine);
@@ -234,11 +236,13 @@ impl Sandbox {
         let embedded = precompiled
             .filter(|p| p.engine_key == self.engine_key)
             .map(|p| p.artifact);
-        let component = match embedded {
+        let in_place = embedded.and_then(|a| code::load_in_place(&self.engine, self.id, a));
+        let component = match (in_place, embedded) {
+            (Some(component), _) => component,
             // SAFETY: a built-in's artifact, compiled by the build script for this engine
-            // configuration (the keys are equal) and embedded in this binary.
-            Some(artifact) => unsafe { Component::deserialize(&self.engine, artifact) },
-            None => match self
+            // configuration (the keys are equal), copied out of this binary.
+            (None, Some(artifact)) => unsafe { Component::deserialize(&self.engine, artifact) },
+            (None, None) => match self
                 .cache
                 .as_ref()
                 .and_then(|c| c.load(&self.engine, &digest))
