@@ -437,6 +437,7 @@ fn argocd_command(
     platform.check_names(registry)?;
     let registry: &Registry = registry;
     let text = repo.read_app(&app_dir, env.settings.get("APP_FILE").map(String::as_str))?;
+    let text_digest = argocd::text_digest(&text.text);
     let read = |text: Text| {
         Application::from_source_named(
             text.parse()?,
@@ -455,17 +456,19 @@ fn argocd_command(
     // The definitions the text names load while it is parsed.
     rayon::in_place_scope(|scope| {
         registry.preload(scope, sandbox, text.type_names());
-        argocd_generate(sandbox, registry, platform, &env, read(text)?)
+        argocd_generate(sandbox, registry, platform, &env, read(text)?, text_digest)
     })
 }
 
-/// `kiln argocd generate` of the application read from the repository.
+/// `kiln argocd generate` of the application read from the repository, whose text has
+/// the sha256 `text_digest`.
 fn argocd_generate(
     sandbox: &Sandbox,
     registry: &Registry,
     platform: &Platform,
     env: &argocd::Environment,
     mut app: Application,
+    text_digest: [u8; 32],
 ) -> Result<Output> {
     argocd::apply_parameters(&mut app, &env.parameters)?;
     // The app author picks the environment (ARGOCD_ENV_KILN_ENV in the Application).
@@ -481,16 +484,24 @@ fn argocd_generate(
             .map_err(|e: String| anyhow::anyhow!("KUBE_VERSION: {e}"))?,
         _ => render::DEFAULT_CLUSTER_VERSION,
     };
-    let options = RenderOptions {
+    let mut options = RenderOptions {
         namespace: None,
         cluster_version,
         api_versions: std::env::var("KUBE_API_VERSIONS")
             .map(|v| render::parse_api_versions(&v))
             .unwrap_or_default(),
-        revision: env.app_revision(&app.name),
+        revision: String::new(),
         policies: platform.policies.clone(),
         serialize: Some(Format::Json),
     };
+    options.revision = argocd::content_revision(&argocd::RevisionInputs {
+        text: text_digest,
+        parameters: &env.parameters,
+        environment: selected.name.as_deref(),
+        app: &app,
+        registry,
+        options: &options,
+    });
     let rendered = render::render_app(sandbox, registry, &app, &options)?;
     // An empty success would make Argo CD prune everything: only when the app says so.
     let allow_empty = app
@@ -619,28 +630,39 @@ pub(crate) fn render_text(
     args: &RenderArgs,
     text: Text,
 ) -> kiln::Result<(manifest::Text, Vec<String>)> {
+    let text_digest = argocd::text_digest(&text.text);
     rayon::in_place_scope(|scope| {
         registry.preload(scope, sandbox, text.type_names());
-        render_source(sandbox, registry, platform, args, text.parse()?)
+        render_source(
+            sandbox,
+            registry,
+            platform,
+            args,
+            text.parse()?,
+            text_digest,
+        )
     })
 }
 
-/// Renders one parsed application as `args` say: its output text and its warnings.
+/// Renders one parsed application, whose text has the sha256 `text_digest`, as `args` say:
+/// its output text and its warnings.
 fn render_source(
     sandbox: &Sandbox,
     registry: &Registry,
     platform: &Platform,
     args: &RenderArgs,
     source: Source,
+    text_digest: [u8; 32],
 ) -> kiln::Result<(manifest::Text, Vec<String>)> {
     let app = Application::from_source(source, &|name: &str| registry.is_trait(name))?;
     let selected = environment::select_environment(app, args.env.as_deref())?;
+    let selected_name = selected.name;
     let app = selected.app;
     let format = match args.output {
         OutputFormat::Yaml => Format::Yaml,
         OutputFormat::Json => Format::Json,
     };
-    let options = RenderOptions {
+    let mut options = RenderOptions {
         namespace: args.namespace.clone(),
         cluster_version: args.cluster_version,
         api_versions: args
@@ -652,6 +674,18 @@ fn render_source(
         policies: platform.policies.clone(),
         serialize: Some(format),
     };
+    // The label Argo CD's `kiln argocd generate` gives the same inputs; `vela dry-run`
+    // prints an empty one, which the KubeVela diff mode keeps.
+    if !args.vela_headers {
+        options.revision = argocd::content_revision(&argocd::RevisionInputs {
+            text: text_digest,
+            parameters: &[],
+            environment: selected_name.as_deref(),
+            app: &app,
+            registry,
+            options: &options,
+        });
+    }
     let rendered = render::render_app(sandbox, registry, &app, &options)?;
     let text = manifest::into_text(rendered.objects, format, &app.name, args.vela_headers);
     Ok((
