@@ -7,16 +7,23 @@
 //!   parameters) maps onto the application: `<component>.image` (string), `properties` (map
 //!   of `<component>.<path>` to a YAML scalar) and `labels` (array of `key=value`).
 //! - Settings come from `ARGOCD_ENV_KILN_*` only (never `PARAM_*`, whose names collide).
+//! - The `app.oam.dev/appRevision` label is `<app>-<8 hex>` of what the render depends on
+//!   ([`content_revision`]), never the commit: a commit that leaves an app alone leaves its
+//!   objects alone, so auto-sync does not re-apply every app of the repository.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component as PathComponent, Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::app::yaml::{self, Segment};
 use crate::app::{APP_FILE_NAMES, Application, MAX_FILE_BYTES, Text};
+use crate::definitions::{BUILTINS, Registry};
 use crate::error::{Error, Result, Site};
+use crate::platform::Action;
+use crate::render::RenderOptions;
 
 /// The application annotation that lets it render zero objects (an empty success makes
 /// Argo CD prune everything, so it must be asked for).
@@ -30,7 +37,8 @@ pub struct Environment {
     pub app_name: Option<String>,
     /// `ARGOCD_APP_NAMESPACE`: the destination namespace (may be empty).
     pub namespace: Option<String>,
-    /// `ARGOCD_APP_REVISION`: the commit being rendered.
+    /// `ARGOCD_APP_REVISION`: the commit being rendered. Not part of the output: the
+    /// revision label is [`content_revision`]'s.
     pub revision: Option<String>,
     /// `ARGOCD_APP_SOURCE_PATH`: the app's path inside the repository.
     pub source_path: Option<String>,
@@ -41,7 +49,7 @@ pub struct Environment {
 }
 
 /// One parameter from `ARGOCD_APP_PARAMETERS`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Parameter {
     pub name: String,
     #[serde(flatten)]
@@ -49,7 +57,7 @@ pub struct Parameter {
 }
 
 /// A parameter's value: Argo CD's three collection types.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ParameterValue {
     String(String),
@@ -81,15 +89,6 @@ impl Environment {
             }
         }
         Ok(env)
-    }
-
-    /// The application revision label for `app` (KubeVela's `<app>-<revision>` shape), from
-    /// the commit's first 8 characters.
-    pub fn app_revision(&self, app: &str) -> String {
-        match &self.revision {
-            Some(sha) => format!("{app}-{}", sha.chars().take(8).collect::<String>()),
-            None => String::new(),
-        }
     }
 }
 
@@ -418,6 +417,116 @@ pub fn announcements(app: &Application) -> Value {
         "array": [],
     }));
     Value::Array(out)
+}
+
+/// What one render's objects depend on, besides Kiln's own code: hashed by
+/// [`content_revision`] into the `app.oam.dev/appRevision` label.
+pub struct RevisionInputs<'a> {
+    /// sha256 of the application file's text as read ([`text_digest`]): hashed before it
+    /// is parsed, so that the revision costs no re-serialisation of the application.
+    pub text: [u8; 32],
+    /// The Argo CD parameters applied to the application (none for `kiln render`).
+    pub parameters: &'a [Parameter],
+    /// The environment the render selected, if the application has named ones.
+    pub environment: Option<&'a str>,
+    /// The application as rendered: its name, namespace and the definitions it names.
+    pub app: &'a Application,
+    /// The registry the definitions come from, for their digests.
+    pub registry: &'a Registry,
+    /// The render's options: cluster version, API versions, namespace, platform policies.
+    pub options: &'a RenderOptions,
+}
+
+/// The sha256 of an application file's text, the first input of [`content_revision`].
+pub fn text_digest(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// The application revision label, `<app>-<8 hex>`: the first 4 bytes of the sha256 of
+/// the application file's text, the applied parameters, the digest of every definition
+/// the render uses (its component types, traits and the platform's policies, in name
+/// order, built-in or not), the platform's policy settings, the cluster version and API
+/// versions, the selected environment and the namespace.
+///
+/// So it changes when, and only when, an input of the render does: a commit elsewhere in
+/// the repository leaves it (and so every object) as it was, whereas KubeVela's
+/// `<app>-v<N>` counts application revisions a controller stores, which a stateless
+/// renderer cannot. `kiln render` computes the same label, so it shows what Argo CD applies.
+pub fn content_revision(inputs: &RevisionInputs) -> String {
+    let mut hash = Sha256::new();
+    // Every field is tagged and length-prefixed: no two input sets hash the same bytes.
+    let mut field = |tag: &str, value: &[u8]| {
+        hash.update(tag.as_bytes());
+        hash.update((value.len() as u64).to_le_bytes());
+        hash.update(value);
+    };
+    field("kiln-app-revision-v1", &[]);
+    field("text", &inputs.text);
+    // serde_json writes a parameter's map keys sorted: the same parameters, the same bytes.
+    let parameters = serde_json::to_vec(inputs.parameters).unwrap_or_default();
+    field("parameters", &parameters);
+    for (name, digest) in definition_digests(inputs) {
+        field("definition", name.as_bytes());
+        field("digest", &digest);
+    }
+    for policy in &inputs.options.policies {
+        field("policy", policy.type_name.as_bytes());
+        let action = match policy.action {
+            Action::Deny => "deny",
+            Action::Warn => "warn",
+        };
+        field("action", action.as_bytes());
+        let properties = serde_json::to_vec(&policy.properties).unwrap_or_default();
+        field("properties", &properties);
+    }
+    // What definitions are told: the full version (they see the patch release too).
+    field(
+        "cluster-version",
+        inputs.options.cluster_version.to_string().as_bytes(),
+    );
+    for version in &inputs.options.api_versions {
+        field("api-version", version.as_bytes());
+    }
+    match inputs.environment {
+        Some(name) => field("environment", name.as_bytes()),
+        None => field("no-environment", &[]),
+    }
+    let namespace = inputs
+        .options
+        .namespace
+        .as_deref()
+        .or(inputs.app.namespace.as_deref())
+        .unwrap_or("default");
+    field("namespace", namespace.as_bytes());
+    let digest = hash.finalize();
+    format!("{}-{}", inputs.app.name, crate::digest::hex(&digest[..4]))
+}
+
+/// The digests of the definitions the render uses, by name; a name the registry lacks
+/// (the render then fails) is left out.
+fn definition_digests(inputs: &RevisionInputs) -> Vec<(String, [u8; 32])> {
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    for component in &inputs.app.components {
+        names.insert(component.type_name.as_str());
+        names.extend(component.traits.iter().map(|t| t.type_name.as_str()));
+    }
+    names.extend(inputs.options.policies.iter().map(|p| p.type_name.as_str()));
+    // A file's definition replaces the built-in of its name (--override-builtins).
+    let external: BTreeMap<&str, [u8; 32]> = inputs
+        .registry
+        .external()
+        .map(|(name, _, digest)| (name, digest))
+        .collect();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let digest = external
+                .get(name)
+                .copied()
+                .or_else(|| BUILTINS.iter().find(|b| b.name == name).map(|b| b.digest))?;
+            Some((name.to_string(), digest))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -180,3 +180,118 @@ fn the_cache_dir_flag_wins_over_the_environment() {
     run_cmd(cmd, None).ok();
     assert!(!artifacts(cache.path()).is_empty());
 }
+
+/// A directory holding the example trait (`pdb.wasm`) and two files that are no
+/// definitions.
+fn definitions_with_bad_files() -> tempfile::TempDir {
+    let wasm = build_guest("examples/custom-trait", "pod-disruption-budget");
+    let dir = definitions_dir(&wasm, "pdb.wasm");
+    std::fs::write(dir.path().join("broken.wasm"), b"not a module").unwrap();
+    let mut truncated = std::fs::read(&wasm).unwrap();
+    truncated.truncate(truncated.len() / 2);
+    std::fs::write(dir.path().join("truncated.wasm"), truncated).unwrap();
+    dir
+}
+
+#[test]
+fn cache_warm_is_best_effort_and_names_each_failure() {
+    let cache = tempfile::tempdir().unwrap();
+    let definitions = definitions_with_bad_files();
+    let mut cmd = kiln();
+    cmd.env("KILN_CACHE_DIR", cache.path())
+        .env("KILN_PLATFORM", "/nonexistent/platform.yaml")
+        .args(["cache", "warm", "-d"])
+        .arg(definitions.path())
+        .args(["-d", "/nonexistent/definitions"]);
+    let run = run_cmd(cmd, None);
+    // Exit 0: in Argo CD's init container a failure would keep the repo-server from
+    // starting, for every application.
+    let stdout = run.ok();
+    let warnings: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(warnings.len(), 4, "{}", run.stderr);
+    assert!(
+        warnings[0].starts_with("warning: reading the platform configuration /nonexistent/"),
+        "{}",
+        warnings[0]
+    );
+    for (warning, file) in warnings[1..].iter().zip(["broken.wasm", "truncated.wasm"]) {
+        assert!(
+            warning.starts_with("warning: not warmed: definition ") && warning.contains(file),
+            "{warning}"
+        );
+    }
+    assert!(
+        warnings[3].starts_with("warning: not warmed: /nonexistent/definitions: "),
+        "{}",
+        warnings[3]
+    );
+    // The good definition beside the bad ones, and every built-in, are cached.
+    let builtins = run_cmd(
+        {
+            let mut c = kiln();
+            c.args(["definitions", "list"]);
+            c
+        },
+        None,
+    );
+    let builtin_count = builtins
+        .ok()
+        .split("Not available")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .count();
+    assert!(
+        stdout.starts_with(&format!("{} definitions ready in ", builtin_count + 1)),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("; 3 failed (see above)\n"), "{stdout}");
+}
+
+#[test]
+fn definitions_check_loads_each_file_and_fails_on_any_failure() {
+    let definitions = definitions_with_bad_files();
+    let dir = definitions.path();
+    // The same trait twice: a clash, as `-d` would report it.
+    std::fs::copy(dir.join("pdb.wasm"), dir.join("pdb-copy.wasm")).unwrap();
+    let mut cmd = kiln();
+    cmd.args(["definitions", "check"]).arg(dir);
+    let run = run_cmd(cmd, None);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let errors: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(errors.len(), 3, "{}", run.stderr);
+    for (error, file) in errors
+        .iter()
+        .zip(["broken.wasm", "pdb.wasm", "truncated.wasm"])
+    {
+        assert!(error.starts_with("error: definition "), "{error}");
+        assert!(error.contains(file), "{error}");
+    }
+    assert!(
+        errors[1].contains("pdb.wasm: it is also defined by"),
+        "{}",
+        errors[1]
+    );
+    assert_eq!(
+        run.stdout,
+        format!(
+            "ok: {}: pod-disruption-budget (trait)\n{}: 4 definitions checked, 3 failed\n",
+            dir.join("pdb-copy.wasm").display(),
+            dir.display()
+        )
+    );
+
+    // Only good ones: exit 0.
+    std::fs::remove_file(dir.join("broken.wasm")).unwrap();
+    std::fs::remove_file(dir.join("truncated.wasm")).unwrap();
+    std::fs::remove_file(dir.join("pdb-copy.wasm")).unwrap();
+    let mut cmd = kiln();
+    cmd.args(["definitions", "check"]).arg(dir);
+    let out = run_cmd(cmd, None);
+    assert!(
+        out.ok().ends_with("1 definition checked, 0 failed\n"),
+        "{}",
+        out.stdout
+    );
+}

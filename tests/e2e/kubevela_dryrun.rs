@@ -51,7 +51,13 @@ fn dryrun_app_renders_exactly_kubevelas_component_manifest() {
     // `lives` and `enemies` are not parameters of `myworker`: KubeVela's dry-run ignores
     // them, and so does the guest, whose parameters are open (no `deny_unknown_fields`).
     assert!(app.contains("lives: \"3\"") && app.contains("enemies: \"alien\""));
-    let objects = objects(render_stdin(app, &["-d", definitions()]).ok());
+    // --vela-headers: KubeVela's dry-run has no revision, and this mode leaves it empty too
+    // (its comment-only header documents read as null).
+    let objects: Vec<Value> =
+        objects(render_stdin(app, &["-d", definitions(), "--vela-headers"]).ok())
+            .into_iter()
+            .filter(|o| !o.is_null())
+            .collect();
 
     let manifest = expected_manifest();
     assert_eq!(manifest["Name"], "myweb");
@@ -75,7 +81,11 @@ fn dryrun_app_renders_exactly_kubevelas_component_manifest() {
 #[test]
 fn dryrun_app_with_ns_keeps_the_apps_namespace() {
     let app = include_str!("fixtures/kubevela-dryrun/dryrun-app-with-ns.yaml");
-    let objects = objects(render_stdin(app, &["-d", definitions()]).ok());
+    let objects: Vec<Value> =
+        objects(render_stdin(app, &["-d", definitions(), "--vela-headers"]).ok())
+            .into_iter()
+            .filter(|o| !o.is_null())
+            .collect();
     assert_eq!(objects.len(), 1, "{objects:#?}");
     // KubeVela's test asserts the namespace only.
     assert_eq!(objects[0]["metadata"]["namespace"], "custom-ns");
@@ -200,11 +210,16 @@ spec:
     let objects = objects(render_stdin(app, &["-d", definitions()]).ok());
     assert_eq!(objects.len(), 1);
     let pod = &objects[0]["spec"]["template"];
-    // Kiln has no application revision: the label is empty, as in `vela dry-run`.
-    assert_eq!(
-        pod["metadata"]["labels"],
-        json!({"app.oam.dev/component": "api", "app.oam.dev/appRevision": ""})
+    // The revision is Kiln's content revision, `<app>-<8 hex>` (empty, as in `vela dry-run`,
+    // only with --vela-headers).
+    let labels = &pod["metadata"]["labels"];
+    assert_eq!(labels["app.oam.dev/component"], "api");
+    let revision = labels["app.oam.dev/appRevision"].as_str().unwrap();
+    assert!(
+        revision.starts_with("full-") && revision.len() == "full-".len() + 8,
+        "{revision}"
     );
+    assert_eq!(labels.as_object().unwrap().len(), 2);
     assert_eq!(
         pod["spec"]["containers"][0],
         json!({

@@ -396,8 +396,8 @@ fn platform_lock_of_an_invalid_module_writes_no_lock_file() {
         .to_string();
     assert!(
         err.starts_with(&format!(
-            "error: loading definitions from {0}: definition {0}/broken.wasm: not a valid \
-             WebAssembly component",
+            "error: loading definitions from {0}: definition {0}/broken.wasm: not a \
+             WebAssembly file",
             dir.path().display()
         )),
         "{err}"

@@ -25,7 +25,7 @@ fn reads_argo_cds_environment() {
     .unwrap();
     assert_eq!(env.app_name.as_deref(), Some("shop"));
     assert_eq!(env.namespace.as_deref(), Some("prod"));
-    assert_eq!(env.app_revision("shop"), "shop-01234567");
+    assert_eq!(env.revision.as_deref(), Some("0123456789abcdef"));
     assert_eq!(env.settings["DEFINITIONS"], "platform/defs");
     assert_eq!(env.settings.len(), 1);
     assert_eq!(
@@ -154,4 +154,129 @@ fn announces_images_with_current_values() {
     assert_eq!(a[0]["string"], "nginx:1");
     assert_eq!(a[1]["collectionType"], "map");
     assert_eq!(a[2]["collectionType"], "array");
+}
+
+/// The revision of `app`, read from `text`, rendered with `parameters`, `environment` and
+/// `options`.
+fn revision_of(
+    text: &str,
+    parameters: &[Parameter],
+    environment: Option<&str>,
+    app: &Application,
+    options: &RenderOptions,
+) -> String {
+    content_revision(&RevisionInputs {
+        text: text_digest(text),
+        parameters,
+        environment,
+        app,
+        registry: &Registry::builtin(),
+        options,
+    })
+}
+
+#[test]
+fn the_revision_is_the_app_name_and_8_hex_of_the_inputs() {
+    let app = shop();
+    let options = RenderOptions::default();
+    let revision = revision_of("text", &[], None, &app, &options);
+    let (name, hash) = revision.split_at("shop-".len());
+    assert_eq!(name, "shop-");
+    assert_eq!(hash.len(), 8);
+    assert!(
+        hash.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    // Nothing else goes in: the same inputs, the same revision.
+    assert_eq!(revision, revision_of("text", &[], None, &app, &options));
+}
+
+#[test]
+fn every_input_of_the_render_changes_the_revision() {
+    let app = shop();
+    let options = RenderOptions::default();
+    let base = revision_of("text", &[], None, &app, &options);
+    let image = parse_parameters(r#"[{"name":"web.image","string":"nginx:2"}]"#).unwrap();
+    let mut in_ns = app.clone();
+    in_ns.namespace = Some("prod".into());
+    let mut other_type = app.clone();
+    other_type.components[0].type_name = "worker".into();
+    let variants = [
+        ("text", revision_of("text2", &[], None, &app, &options)),
+        (
+            "parameters",
+            revision_of("text", &image, None, &app, &options),
+        ),
+        (
+            "environment",
+            revision_of("text", &[], Some("prod"), &app, &options),
+        ),
+        (
+            "namespace",
+            revision_of("text", &[], None, &in_ns, &options),
+        ),
+        (
+            "definitions",
+            revision_of("text", &[], None, &other_type, &options),
+        ),
+        (
+            "--namespace",
+            revision_of(
+                "text",
+                &[],
+                None,
+                &app,
+                &RenderOptions {
+                    namespace: Some("prod".into()),
+                    ..RenderOptions::default()
+                },
+            ),
+        ),
+        (
+            "cluster version",
+            revision_of(
+                "text",
+                &[],
+                None,
+                &app,
+                &RenderOptions {
+                    cluster_version: "1.31.2".parse().unwrap(),
+                    ..RenderOptions::default()
+                },
+            ),
+        ),
+        (
+            "API versions",
+            revision_of(
+                "text",
+                &[],
+                None,
+                &app,
+                &RenderOptions {
+                    api_versions: vec!["apps/v1".into()],
+                    ..RenderOptions::default()
+                },
+            ),
+        ),
+    ];
+    for (input, revision) in &variants {
+        assert_ne!(*revision, base, "{input} did not change the revision");
+    }
+}
+
+#[test]
+fn the_namespace_given_and_the_namespace_written_are_the_same_input() {
+    // `kiln render -n prod` of an app without a namespace renders what Argo CD renders
+    // for it in prod: the same objects, so the same revision.
+    let app = shop();
+    let mut in_ns = app.clone();
+    in_ns.namespace = Some("prod".into());
+    let flag = RenderOptions {
+        namespace: Some("prod".into()),
+        ..RenderOptions::default()
+    };
+    assert_eq!(
+        revision_of("text", &[], None, &app, &flag),
+        revision_of("text", &[], None, &in_ns, &RenderOptions::default())
+    );
 }

@@ -29,10 +29,20 @@ const REQUIRED_EXPORTS: &[&str] = &["describe", "render"];
 /// Reads the imports of the component `bytes` without compiling it, and refuses one that
 /// is not allowed (or bytes that are not a component).
 pub(super) fn check_imports(bytes: &[u8]) -> Result<(), String> {
+    if !bytes.starts_with(b"\0asm") {
+        return Err("not a WebAssembly file (it does not start with \\0asm)".into());
+    }
+    let invalid = |e: wasmparser::BinaryReaderError| {
+        let message = e.message();
+        format!(
+            "not a valid WebAssembly component: {} (at byte {})",
+            message.lines().next().unwrap_or(message),
+            e.offset()
+        )
+    };
     let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
-        let payload =
-            payload.map_err(|e| format!("not a valid WebAssembly component: {}", e.message()))?;
+        let payload = payload.map_err(invalid)?;
         match payload {
             Payload::Version { encoding, .. } if depth == 0 && encoding != Encoding::Component => {
                 return Err(
@@ -47,9 +57,7 @@ pub(super) fn check_imports(bytes: &[u8]) -> Result<(), String> {
             Payload::End(_) => depth -= 1,
             Payload::ComponentImportSection(reader) if depth == 0 => {
                 for import in reader {
-                    let import = import.map_err(|e| {
-                        format!("not a valid WebAssembly component: {}", e.message())
-                    })?;
+                    let import = import.map_err(invalid)?;
                     // A type import names a type the world shares (`metadata`), and grants
                     // nothing: only what can be called is checked.
                     if !matches!(import.ty, ComponentTypeRef::Type(_)) {
@@ -146,10 +154,15 @@ mod tests {
                 .unwrap_err()
                 .contains("core WebAssembly module")
         );
-        assert!(
-            check_imports(b"garbage")
-                .unwrap_err()
-                .contains("not a valid")
+        assert_eq!(
+            check_imports(b"garbage").unwrap_err(),
+            "not a WebAssembly file (it does not start with \\0asm)"
         );
+        let truncated = check_imports(b"\0asm\x0d\0\x01\0\x01").unwrap_err();
+        assert!(
+            truncated.starts_with("not a valid WebAssembly component: "),
+            "{truncated}"
+        );
+        assert!(!truncated.contains('\n'), "{truncated}");
     }
 }

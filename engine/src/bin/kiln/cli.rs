@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::{scaffold, tree};
@@ -139,6 +140,8 @@ enum ArgocdCommand {
 #[derive(Debug, Subcommand)]
 enum CacheCommand {
     /// Compile every definition into the cache, e.g. while building a container image.
+    /// Best effort: a definition that does not load is reported on stderr and skipped, and
+    /// the command still exits 0 (`kiln definitions check` is the gate that fails).
     Warm,
 }
 
@@ -209,6 +212,12 @@ enum DefinitionsCommand {
         /// A directory of definition components.
         dir: PathBuf,
     },
+    /// Load every `*.wasm` in DIR as a render would, and report each one that fails; exits
+    /// 1 if any does. For a platform team's CI, before the definitions ship.
+    Check {
+        /// A directory of definition components.
+        dir: PathBuf,
+    },
 }
 
 /// What a command that ran prints.
@@ -226,21 +235,25 @@ pub fn run(args: Args) -> Result<Output> {
     if let Command::New(new_args) = &args.command {
         return new_definition(new_args);
     }
+    // Best effort from the start: a broken platform file must not fail it either.
+    if let Command::Cache(CacheCommand::Warm) = &args.command {
+        return Ok(warm(&args));
+    }
     let platform = platform(&args)?;
     // `kiln test` builds a sandbox and registry per test file (with the -d directories).
     if let Command::Test(test_args) = &args.command {
         return test(&args, &platform, test_args);
     }
     let sandbox = sandbox(&args, &platform)?;
-    // Counted before `-d` directories load (and compile) anything: `cache warm` reports
-    // what it added.
-    let cached_before = sandbox.cache().map(|cache| cached_artifacts(cache.dir()));
     if let Command::Definitions(DefinitionsCommand::Lock { dir }) = &args.command {
         return lock(&sandbox, dir, args.override_builtins);
     }
     let mut registry = Registry::builtin();
     if let Some(lock) = &platform.lock {
         registry.pin(lock.clone());
+    }
+    if let Command::Definitions(DefinitionsCommand::Check { dir }) = &args.command {
+        return Ok(check(&sandbox, registry, dir, args.override_builtins));
     }
     for dir in &args.definitions {
         registry
@@ -251,7 +264,7 @@ pub fn run(args: Args) -> Result<Output> {
     if !matches!(args.command, Command::Argocd(_)) {
         platform.check_names(&registry)?;
     }
-    let output = run_command(&args, &sandbox, registry, &platform, cached_before);
+    let output = run_command(&args, &sandbox, registry, &platform);
     let warnings = sandbox.take_warnings();
     // The process exits next, and the kernel unmaps the loaded modules at once; dropping
     // them one by one here would cost a measurable part of a small render (~0.5 ms for 7).
@@ -274,15 +287,16 @@ fn run_command(
     sandbox: &Sandbox,
     mut registry: Registry,
     platform: &Platform,
-    cached_before: Option<usize>,
 ) -> Result<Output> {
     let output = match &args.command {
         Command::Render(render_args) => render_command(sandbox, &registry, platform, render_args),
         Command::Definitions(DefinitionsCommand::List) => list(sandbox, &registry),
         Command::Definitions(DefinitionsCommand::Show { name }) => show(sandbox, &registry, name),
-        Command::Definitions(DefinitionsCommand::Lock { .. }) => unreachable!("handled above"),
+        Command::Definitions(
+            DefinitionsCommand::Lock { .. } | DefinitionsCommand::Check { .. },
+        ) => unreachable!("handled above"),
         Command::Argocd(command) => argocd_command(sandbox, &mut registry, platform, command),
-        Command::Cache(CacheCommand::Warm) => warm(sandbox, &registry, cached_before),
+        Command::Cache(CacheCommand::Warm) => unreachable!("handled above"),
         Command::Test(_) => unreachable!("handled above"),
         Command::New(_) => unreachable!("handled above"),
     };
@@ -471,6 +485,7 @@ fn argocd_command(
     platform.check_names(registry)?;
     let registry: &Registry = registry;
     let text = repo.read_app(&app_dir, env.settings.get("APP_FILE").map(String::as_str))?;
+    let text_digest = argocd::text_digest(&text.text);
     let read = |text: Text| {
         Application::from_source_named(
             text.parse()?,
@@ -489,17 +504,19 @@ fn argocd_command(
     // The definitions the text names load while it is parsed.
     rayon::in_place_scope(|scope| {
         registry.preload(scope, sandbox, text.type_names());
-        argocd_generate(sandbox, registry, platform, &env, read(text)?)
+        argocd_generate(sandbox, registry, platform, &env, read(text)?, text_digest)
     })
 }
 
-/// `kiln argocd generate` of the application read from the repository.
+/// `kiln argocd generate` of the application read from the repository, whose text has
+/// the sha256 `text_digest`.
 fn argocd_generate(
     sandbox: &Sandbox,
     registry: &Registry,
     platform: &Platform,
     env: &argocd::Environment,
     mut app: Application,
+    text_digest: [u8; 32],
 ) -> Result<Output> {
     argocd::apply_parameters(&mut app, &env.parameters)?;
     // The app author picks the environment (ARGOCD_ENV_KILN_ENV in the Application).
@@ -515,16 +532,24 @@ fn argocd_generate(
             .map_err(|e: String| anyhow::anyhow!("KUBE_VERSION: {e}"))?,
         _ => render::DEFAULT_CLUSTER_VERSION,
     };
-    let options = RenderOptions {
+    let mut options = RenderOptions {
         namespace: None,
         cluster_version,
         api_versions: std::env::var("KUBE_API_VERSIONS")
             .map(|v| render::parse_api_versions(&v))
             .unwrap_or_default(),
-        revision: env.app_revision(&app.name),
+        revision: String::new(),
         policies: platform.policies.clone(),
         serialize: Some(Format::Json),
     };
+    options.revision = argocd::content_revision(&argocd::RevisionInputs {
+        text: text_digest,
+        parameters: &env.parameters,
+        environment: selected.name.as_deref(),
+        app: &app,
+        registry,
+        options: &options,
+    });
     let rendered = render::render_app(sandbox, registry, &app, &options)?;
     // An empty success would make Argo CD prune everything: only when the app says so.
     let allow_empty = app
@@ -550,29 +575,193 @@ fn argocd_generate(
     })
 }
 
+/// The outcome of adding one definition file: the name it describes itself as, or why it
+/// does not load.
+struct FileOutcome {
+    file: String,
+    result: std::result::Result<String, String>,
+}
+
+/// Adds the `*.wasm` files of `dir` to `registry` one at a time, with the checks of `-d`
+/// (a valid definition, pinned if the platform pins, no name clash), so that one bad file
+/// does not hide the others: each file's outcome, in name order. A directory that cannot
+/// be read is one failed outcome.
+fn add_each(
+    sandbox: &Sandbox,
+    registry: &mut Registry,
+    dir: &Path,
+    allow_override: bool,
+) -> Vec<FileOutcome> {
+    let mut files = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            return vec![FileOutcome {
+                file: dir.display().to_string(),
+                result: Err(format!("{}: {e}", dir.display())),
+            }];
+        }
+    };
+    files.sort();
+    // Counted and sized before a byte is read, as for `-d` everywhere.
+    let sizes: Vec<(String, u64)> = files
+        .iter()
+        .map(|p| {
+            let size = std::fs::metadata(p).map_or(0, |m| m.len());
+            (p.display().to_string(), size)
+        })
+        .collect();
+    if let Err(e) = kiln::definitions::check_directory(&dir.display().to_string(), &sizes) {
+        return vec![FileOutcome {
+            file: dir.display().to_string(),
+            result: Err(e.to_string()),
+        }];
+    }
+    files
+        .into_iter()
+        .map(|path| {
+            let file = path.display().to_string();
+            let result = std::fs::read(&path)
+                .map_err(|e| format!("{file}: {e}"))
+                .and_then(|bytes| {
+                    registry
+                        .add_modules(sandbox, vec![(file.clone(), bytes)], allow_override)
+                        .map_err(|e| e.to_string())
+                })
+                .map(|()| {
+                    registry
+                        .external()
+                        .find(|(_, origin, _)| *origin == path)
+                        .map(|(name, _, _)| name.to_string())
+                        .unwrap_or_default()
+                });
+            FileOutcome { file, result }
+        })
+        .collect()
+}
+
 /// `kiln cache warm`: every definition compiled (or its precompiled built-in copied) into
-/// the cache, saying how many artifacts that added.
-fn warm(sandbox: &Sandbox, registry: &Registry, before: Option<usize>) -> Result<Output> {
+/// the cache, saying how many artifacts that added. Best effort: Argo CD runs it in an
+/// init container of the repository server, which a failure would keep from starting
+/// for every application, Kiln's or not. So every failure (the platform file, a -d
+/// directory, a definition) is a warning on stderr, and it exits 0.
+fn warm(args: &Args) -> Output {
+    let mut warnings = Vec::new();
+    let platform = platform(args).unwrap_or_else(|e| {
+        warnings.push(format!(
+            "warning: {e:#}; warming with the default limits instead"
+        ));
+        Platform::default()
+    });
+    let sandbox = match sandbox(args, &platform) {
+        Ok(sandbox) => sandbox,
+        Err(e) => {
+            warnings.push(format!("warning: nothing warmed: {e:#}"));
+            return Output {
+                warnings,
+                ..Output::default()
+            };
+        }
+    };
+    // Counted before the -d directories load (and compile) anything.
+    let before = sandbox.cache().map(|cache| cached_artifacts(cache.dir()));
+    let mut registry = Registry::builtin();
+    if let Some(lock) = &platform.lock {
+        registry.pin(lock.clone());
+    }
+    let mut failed = 0;
+    for dir in &args.definitions {
+        for outcome in add_each(&sandbox, &mut registry, dir, args.override_builtins) {
+            if let Err(why) = outcome.result {
+                failed += 1;
+                warnings.push(format!("warning: not warmed: {why}"));
+            }
+        }
+    }
     let names: Vec<&str> = registry.names().collect();
-    registry.load(sandbox, &names.iter().copied().collect())?;
+    // One at a time in name order for the report, loaded in parallel.
+    let loaded: Vec<kiln::Result<_>> = names
+        .par_iter()
+        .map(|name| registry.module(&sandbox, name))
+        .collect();
+    let mut ready = 0;
+    for (name, result) in names.iter().zip(loaded) {
+        match result {
+            Ok(_) => ready += 1,
+            Err(e) => {
+                failed += 1;
+                warnings.push(format!("warning: not warmed: definition \"{name}\": {e}"));
+            }
+        }
+    }
+    let failures = if failed == 0 {
+        String::new()
+    } else {
+        format!("; {failed} failed (see above)")
+    };
     let stdout = match (sandbox.cache(), before) {
         (Some(cache), Some(before)) => format!(
-            "{} ready in {} ({} newly cached)\n",
-            count(names.len(), "definition"),
+            "{} ready in {} ({} newly cached){failures}\n",
+            count(ready, "definition"),
             cache.dir().display(),
             // Another process warming the same directory may add some too.
             cached_artifacts(cache.dir()).saturating_sub(before),
         ),
         _ => format!(
-            "{} loaded; nothing cached (--no-cache)\n",
-            count(names.len(), "definition")
+            "{} loaded; nothing cached (--no-cache){failures}\n",
+            count(ready, "definition")
         ),
     };
-    Ok(Output {
+    warnings.extend(sandbox.take_warnings());
+    std::mem::forget(registry);
+    std::mem::forget(sandbox);
+    Output {
         stdout: stdout.into(),
-        warnings: Vec::new(),
+        warnings,
         failed: false,
-    })
+    }
+}
+
+/// `kiln definitions check DIR`: loads each definition of `dir` as a render would (module,
+/// pin, name, parameter schema) and reports every failure; fails if any.
+fn check(sandbox: &Sandbox, mut registry: Registry, dir: &Path, allow_override: bool) -> Output {
+    let outcomes = add_each(sandbox, &mut registry, dir, allow_override);
+    let mut out = String::new();
+    let mut warnings = Vec::new();
+    for outcome in &outcomes {
+        // The parameter schema compiles at a definition's first use in a render.
+        let result = outcome.result.clone().and_then(|name| {
+            registry
+                .load(sandbox, &[name.as_str()].into_iter().collect())
+                .map(|_| name)
+                .map_err(|e| e.to_string())
+        });
+        match result {
+            Ok(name) => {
+                let kind = registry
+                    .kind(&name)
+                    .map(|k| k.to_string())
+                    .unwrap_or_default();
+                let _ = writeln!(out, "ok: {}: {name} ({kind})", outcome.file);
+            }
+            Err(why) => warnings.push(format!("error: {why}")),
+        }
+    }
+    let failed = warnings.len();
+    let _ = writeln!(
+        out,
+        "{}: {} checked, {failed} failed",
+        dir.display(),
+        count(outcomes.len(), "definition")
+    );
+    std::mem::forget(registry);
+    Output {
+        stdout: out.into(),
+        warnings,
+        failed: failed > 0,
+    }
 }
 
 /// How many compiled artifacts `dir` holds (none if it does not exist yet).
@@ -652,28 +841,39 @@ pub(crate) fn render_text(
     args: &RenderArgs,
     text: Text,
 ) -> kiln::Result<(manifest::Text, Vec<String>)> {
+    let text_digest = argocd::text_digest(&text.text);
     rayon::in_place_scope(|scope| {
         registry.preload(scope, sandbox, text.type_names());
-        render_source(sandbox, registry, platform, args, text.parse()?)
+        render_source(
+            sandbox,
+            registry,
+            platform,
+            args,
+            text.parse()?,
+            text_digest,
+        )
     })
 }
 
-/// Renders one parsed application as `args` say: its output text and its warnings.
+/// Renders one parsed application, whose text has the sha256 `text_digest`, as `args` say:
+/// its output text and its warnings.
 fn render_source(
     sandbox: &Sandbox,
     registry: &Registry,
     platform: &Platform,
     args: &RenderArgs,
     source: Source,
+    text_digest: [u8; 32],
 ) -> kiln::Result<(manifest::Text, Vec<String>)> {
     let app = Application::from_source(source, &|name: &str| registry.is_trait(name))?;
     let selected = environment::select_environment(app, args.env.as_deref())?;
+    let selected_name = selected.name;
     let app = selected.app;
     let format = match args.output {
         OutputFormat::Yaml => Format::Yaml,
         OutputFormat::Json => Format::Json,
     };
-    let options = RenderOptions {
+    let mut options = RenderOptions {
         namespace: args.namespace.clone(),
         cluster_version: args.cluster_version,
         api_versions: args
@@ -685,6 +885,18 @@ fn render_source(
         policies: platform.policies.clone(),
         serialize: Some(format),
     };
+    // The label Argo CD's `kiln argocd generate` gives the same inputs; `vela dry-run`
+    // prints an empty one, which the KubeVela diff mode keeps.
+    if !args.vela_headers {
+        options.revision = argocd::content_revision(&argocd::RevisionInputs {
+            text: text_digest,
+            parameters: &[],
+            environment: selected_name.as_deref(),
+            app: &app,
+            registry,
+            options: &options,
+        });
+    }
     let rendered = render::render_app(sandbox, registry, &app, &options)?;
     let text = manifest::into_text(rendered.objects, format, &app.name, args.vela_headers);
     Ok((
