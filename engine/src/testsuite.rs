@@ -115,11 +115,6 @@ impl Tree {
         })
     }
 
-    /// The root, as given.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Where `relative` (to the root) is, for people.
     fn display(&self, relative: &Path) -> String {
         self.root.join(relative).display().to_string()
