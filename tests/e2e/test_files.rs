@@ -117,6 +117,31 @@ fn test_files_refuse_a_definitions_path_that_climbs_out() {
 }
 
 #[test]
+fn test_files_refuse_a_lock_outside_the_tree_named_by_their_platform() {
+    let scratch = Scratch::new();
+    std::fs::write(
+        scratch.outside().join("kiln.lock"),
+        "version: 1\ndefinitions: {}\n",
+    )
+    .expect("write the lock");
+    scratch.write("own.yaml", "lock: ../outside/kiln.lock\n");
+    scratch.write(
+        "a.test.yaml",
+        &format!("platform: own.yaml\n{}", passing_case(false, None)),
+    );
+    let err = scratch.test(&[]).failed().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "error: {0}/own.yaml:1:7: field \"lock\": cannot use the lock file: \
+             \"../outside/kiln.lock\" leaves the test tree {0} (\"..\" above its root is \
+             refused)\n",
+            scratch.tree().display()
+        )
+    );
+}
+
+#[test]
 fn test_files_may_climb_inside_their_tree() {
     // A test file in tests/ naming ../kiln-platform.yaml, as the docs show, when `kiln
     // test` is pointed at the directory holding both.
