@@ -225,6 +225,15 @@ impl Platform {
 
     /// Checks a parsed configuration; relative paths in it are relative to `base`.
     pub fn parse(source: Source, base: &Path) -> Result<Platform> {
+        Platform::parse_with(source, &|path: &Path| Lock::read(&base.join(path)))
+    }
+
+    /// [`Platform::parse`] with the lock file read by `read_lock`, given its path as
+    /// written: for a configuration confined to a directory tree (`kiln test`).
+    pub fn parse_with(
+        source: Source,
+        read_lock: &dyn Fn(&Path) -> Result<Lock>,
+    ) -> Result<Platform> {
         let json = source.root().to_json();
         let json = if json.is_null() {
             Value::Object(Map::new())
@@ -284,7 +293,7 @@ impl Platform {
             );
         }
         let lock = match &file.lock {
-            Some(path) => Some(Lock::read(&base.join(path)).map_err(|e| {
+            Some(path) => Some(read_lock(path).map_err(|e| {
                 source.invalid(&at("lock"), format!("cannot use the lock file: {e}"))
             })?),
             None => None,
@@ -300,6 +309,63 @@ impl Platform {
             render_memory,
             cache_size,
         })
+    }
+
+    /// This configuration (the operator's) with `other` (from repository content, such as
+    /// a test file's `platform:`) able only to tighten it: this lock stays (with both, a
+    /// definition loads only if both pin it, under one name with one digest), every policy
+    /// of this one runs first and `other`'s after, and each limit, of every definition, is
+    /// the stricter of the two.
+    pub fn tightened_by(&self, other: &Platform) -> Platform {
+        let (mine, theirs) = (self.limit_policy(), other.limit_policy());
+        let overrides = self
+            .overrides
+            .keys()
+            .chain(other.overrides.keys())
+            .map(|name| {
+                let limits = stricter(mine.of(name), theirs.of(name));
+                let all = LimitOverride {
+                    time: Some(limits.time),
+                    fuel: limits.fuel,
+                    memory: Some(limits.memory),
+                    table_elements: Some(limits.table_elements),
+                    output: Some(limits.output),
+                    objects: Some(limits.objects),
+                };
+                (name.clone(), all)
+            })
+            .collect();
+        let mut override_sites = other.override_sites.clone();
+        override_sites.extend(self.override_sites.clone());
+        let lock = match (&self.lock, &other.lock) {
+            (Some(mine), Some(theirs)) => Some(Lock {
+                version: mine.version,
+                definitions: mine
+                    .definitions
+                    .iter()
+                    .filter(|(name, pin)| {
+                        theirs
+                            .definitions
+                            .get(*name)
+                            .is_some_and(|p| p.sha256 == pin.sha256)
+                    })
+                    .map(|(name, pin)| (name.clone(), pin.clone()))
+                    .collect(),
+            }),
+            (mine, theirs) => mine.clone().or_else(|| theirs.clone()),
+        };
+        Platform {
+            limits: stricter(&self.limits, &other.limits),
+            overrides,
+            override_sites,
+            lock,
+            policies: self
+                .policies
+                .iter()
+                .chain(&other.policies)
+                .cloned()
+                .collect(),
+        }
     }
 
     /// The limits of every definition, for the sandbox.
@@ -338,6 +404,19 @@ impl Platform {
         self.policies
             .iter()
             .try_for_each(|policy| policy.check_kind(registry))
+    }
+}
+
+/// The lower of each limit; fuel that is off is no limit.
+fn stricter(a: &Limits, b: &Limits) -> Limits {
+    Limits {
+        time: a.time.min(b.time),
+        fuel: a.fuel.into_iter().chain(b.fuel).min(),
+        memory: a.memory.min(b.memory),
+        table_elements: a.table_elements.min(b.table_elements),
+        stack: a.stack.min(b.stack),
+        output: a.output.min(b.output),
+        objects: a.objects.min(b.objects),
     }
 }
 
@@ -494,7 +573,12 @@ impl Lock {
             path: path.to_path_buf(),
             error: source,
         })?;
-        let source = Source::parse(path.display().to_string(), &text)?;
+        Lock::parse(path.display().to_string(), &text)
+    }
+
+    /// Checks the text of a lock file named `file`.
+    pub fn parse(file: String, text: &str) -> Result<Lock> {
+        let source = Source::parse(file, text)?;
         let lock: Lock =
             serde_path_to_error::deserialize(source.root().to_json()).map_err(|e| {
                 source.invalid(&parse_field(&e.path().to_string()), e.inner().to_string())

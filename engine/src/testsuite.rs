@@ -33,36 +33,225 @@
 //! message), `denials: [{policy, object, field, message}]` (exactly these denials), and
 //! `warnings: [{message}]`. A pattern is a substring, or a regular expression between
 //! slashes (`/replicas: \d+/`).
+//!
+//! Test files are repository content, and CI runs them, so they are trusted no more than an
+//! application file:
+//!
+//! - Every path in one (`definitions`, `platform`, the lock its platform names, and
+//!   `expect.snapshot`) is relative to the file and stays inside its [`Tree`]: the
+//!   directory `kiln test` was pointed at, or the file's own directory when pointed at a
+//!   file. That root, not the file's directory, so that a file in `tests/` may name
+//!   `../kiln-platform.yaml` or `../target/...` when `kiln test` runs at the crate or
+//!   repository root (the scaffold of `kiln new`, `examples/custom-trait` and CI's
+//!   `kiln test traits tests/kiln examples/custom-trait` all name paths inside their
+//!   root). Absolute paths and `..` above the root are refused when the file is read,
+//!   with the file, line and field; reads and `--update`'s writes go through a
+//!   [`cap_std::fs::Dir`] on the root, which refuses symlinks out of it. A snapshot is
+//!   written through a temporary file and a rename inside that directory.
+//! - The platform given to `kiln test` (`--platform`, `KILN_PLATFORM`) is the base: a
+//!   file's `platform:` can only tighten it ([`Platform::tightened_by`]: the base's lock
+//!   stays, and with two locks a definition must be pinned by both; each limit is the
+//!   stricter; the base's policies run first). The file's `policies:` and a case's
+//!   `policies:` replace the file's own policies, never the base's, and the file's
+//!   definitions may not replace (`overrideBuiltins`) a definition a base policy uses.
+//!   Without `--platform`, the file's platform applies alone.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::io::Write as _;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::app::yaml::{Node, NodeValue, Position};
 use crate::app::{Application, Source};
-use crate::definitions::Registry;
-use crate::error::{Error, Result};
+use crate::definitions::{Origin, Registry};
+use crate::error::{Error, Result, Site};
 use crate::guardrails::Violation;
 use crate::manifest::{self, Format};
-use crate::platform::{Platform, PolicySettings, PolicyUse, policy_uses};
+use crate::platform::{Lock, Platform, PolicySettings, PolicyUse, policy_uses};
 use crate::render::{self, ClusterVersion, RenderOptions, parse_field};
 use crate::sandbox::Sandbox;
+
+/// The directory tree test files are confined to: the directory `kiln test` was pointed
+/// at, or a file's own directory when it was pointed at a file. Every path a test file
+/// names is read (and a snapshot written) through a [`cap_std::fs::Dir`] opened on it.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    /// The root as given (empty for the working directory), for messages.
+    root: PathBuf,
+    dir: Arc<cap_std::fs::Dir>,
+}
+
+impl Tree {
+    /// The tree of `path` as given to `kiln test`: the directory itself, or a file's own
+    /// directory.
+    pub fn of(path: &Path) -> Result<Tree> {
+        let io = |error| Error::Io {
+            path: path.to_path_buf(),
+            error,
+        };
+        let root = if std::fs::metadata(path).map_err(io)?.is_dir() {
+            path
+        } else {
+            path.parent().unwrap_or(Path::new(""))
+        };
+        let open = if root.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            root
+        };
+        let dir = cap_std::fs::Dir::open_ambient_dir(open, cap_std::ambient_authority()).map_err(
+            |error| Error::Io {
+                path: open.to_path_buf(),
+                error,
+            },
+        )?;
+        Ok(Tree {
+            root: root.to_path_buf(),
+            dir: Arc::new(dir),
+        })
+    }
+
+    /// Where `relative` (to the root) is, for people.
+    fn display(&self, relative: &Path) -> String {
+        self.root.join(relative).display().to_string()
+    }
+
+    /// The root, for people.
+    fn root_display(&self) -> String {
+        match self.root.as_os_str().is_empty() {
+            true => ".".to_string(),
+            false => self.root.display().to_string(),
+        }
+    }
+
+    /// `path`, written in a file whose directory is `from` (both relative to the root),
+    /// relative to the root; refused when absolute or when its `..` climb above the root.
+    fn resolve(&self, from: &Path, path: &Path) -> std::result::Result<PathBuf, String> {
+        let mut resolved = from.to_path_buf();
+        for component in path.components() {
+            match component {
+                Component::Normal(part) => resolved.push(part),
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    if !resolved.pop() {
+                        return Err(format!(
+                            "\"{}\" leaves the test tree {} (\"..\" above its root is refused)",
+                            path.display(),
+                            self.root_display()
+                        ));
+                    }
+                }
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(format!(
+                        "\"{}\" is absolute; paths are relative to the test file, inside the \
+                         test tree {}",
+                        path.display(),
+                        self.root_display()
+                    ));
+                }
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// An I/O error on `path` (relative to the root), saying when it left the tree.
+    fn io_message(&self, path: &Path, error: &std::io::Error) -> String {
+        // cap-std refuses a symlink out of the root as "permission denied"; `..` and
+        // absolute paths are refused before any access.
+        if error.kind() == std::io::ErrorKind::PermissionDenied {
+            format!(
+                "{}: refused: it leaves the test tree {} through a symlink, or may not be read \
+                 ({error})",
+                self.display(path),
+                self.root_display()
+            )
+        } else {
+            format!("{}: {error}", self.display(path))
+        }
+    }
+
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        self.dir.read(path)
+    }
+
+    fn read_to_string(&self, path: &Path) -> std::io::Result<String> {
+        self.dir.read_to_string(path)
+    }
+
+    /// Writes `bytes` to `path` (relative to the root) through a temporary file in the
+    /// same directory, synced, and a rename, as [`crate::files::write_atomically`] does,
+    /// without leaving the tree.
+    fn write_atomically(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let parent = path.parent().unwrap_or(Path::new(""));
+        let name = path.file_name().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")
+        })?;
+        if !parent.as_os_str().is_empty() {
+            self.dir.create_dir_all(parent)?;
+        }
+        let temp = parent.join(format!(
+            ".{}.{}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let mut options = cap_std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        let written = self
+            .dir
+            .open_with(&temp, &options)
+            .map(cap_std::fs::File::into_std)
+            .and_then(|mut file| {
+                file.write_all(bytes)?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+                }
+                file.sync_data()
+            });
+        let renamed = written.and_then(|()| self.dir.rename(&temp, &self.dir, path));
+        if renamed.is_err() {
+            let _ = self.dir.remove_file(&temp);
+        }
+        renamed
+    }
+}
+
+/// A path a test file names, confined to its tree.
+#[derive(Debug, Clone)]
+struct TreePath {
+    /// Relative to the tree's root, without `..` or `.`.
+    relative: PathBuf,
+    /// Where it is written: the test file, line and field.
+    site: Site,
+}
 
 /// A test file, read and checked.
 #[derive(Debug)]
 pub struct TestFile {
     /// The file as given.
     pub path: PathBuf,
-    definitions: Vec<PathBuf>,
+    tree: Tree,
+    definitions: Vec<TreePath>,
     override_builtins: bool,
     /// The file's own platform configuration (`platform:`), if it names one.
     platform: Option<Platform>,
-    /// The file's policies (`policies:`), replacing the platform's.
+    /// The file's policies (`policies:`), replacing its platform's.
     policies: Option<Vec<PolicyUse>>,
     cases: Vec<Case>,
+}
+
+/// The platform configuration a test file runs under (see [`TestFile::platform`]).
+#[derive(Debug, Clone)]
+pub struct TestPlatform {
+    /// Limits, lock, and the policies of the cases that list none of their own.
+    pub platform: Platform,
+    /// The command line's policies: every case runs them first, whatever it lists.
+    fixed_policies: Vec<PolicyUse>,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +336,8 @@ struct Case {
     context: ContextSpec,
     policies: Option<Vec<PolicyUse>>,
     expect: Expect,
+    /// `expect.snapshot`, confined to the tree.
+    snapshot: Option<TreePath>,
 }
 
 /// How one case ended.
@@ -201,20 +392,48 @@ pub fn discover(path: &Path) -> Result<Vec<PathBuf>> {
 }
 
 impl TestFile {
-    /// Reads and checks a test file.
-    pub fn read(path: &Path) -> Result<TestFile> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            error: source,
-        })?;
+    /// Reads and checks the test file at `path` inside `tree` (one [`discover`] found under
+    /// the tree's root, or the file the tree was opened for).
+    pub fn read(tree: &Tree, path: &Path) -> Result<TestFile> {
+        let whole = Site {
+            file: Some(path.display().to_string()),
+            ..Site::default()
+        };
+        let relative = path
+            .strip_prefix(&tree.root)
+            .map_err(|_| format!("not inside the test tree {}", tree.root_display()))
+            .and_then(|p| tree.resolve(Path::new(""), p))
+            .map_err(|message| refused(&whole, message))?;
+        let text = tree
+            .read_to_string(&relative)
+            .map_err(|e| refused(&Site::default(), tree.io_message(&relative, &e)))?;
         let source = Source::parse(path.display().to_string(), &text)?;
         let spec: FileSpec =
             serde_path_to_error::deserialize(source.root().to_json()).map_err(|e| {
                 source.invalid(&parse_field(&e.path().to_string()), e.inner().to_string())
             })?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        let from = relative.parent().unwrap_or(Path::new(""));
+        let confine = |field: String, path: &Path| -> Result<TreePath> {
+            let at = parse_field(&field);
+            let relative = tree
+                .resolve(from, path)
+                .map_err(|message| source.invalid(&at, message))?;
+            Ok(TreePath {
+                relative,
+                site: Site {
+                    field: Some(field),
+                    ..source.site(&at)
+                },
+            })
+        };
+        let definitions = spec
+            .definitions
+            .iter()
+            .enumerate()
+            .map(|(i, d)| confine(format!("definitions[{i}]"), d))
+            .collect::<Result<Vec<_>>>()?;
         let platform = match &spec.platform {
-            Some(p) => Some(Platform::read(&base.join(p))?),
+            Some(p) => Some(read_platform(tree, &confine("platform".into(), p)?)?),
             None => None,
         };
         let policies = spec
@@ -238,6 +457,12 @@ impl TestFile {
                         ));
                     }
                 };
+                let snapshot = case
+                    .expect
+                    .snapshot
+                    .as_ref()
+                    .map(|p| confine(format!("{at}.expect.snapshot"), p))
+                    .transpose()?;
                 Ok(Case {
                     name: case.name,
                     app,
@@ -246,12 +471,14 @@ impl TestFile {
                         .policies
                         .map(|p| policy_uses(&source, &format!("{at}.policies"), &p)),
                     expect: case.expect,
+                    snapshot,
                 })
             })
             .collect::<Result<_>>()?;
         Ok(TestFile {
             path: path.to_path_buf(),
-            definitions: spec.definitions.iter().map(|d| base.join(d)).collect(),
+            tree: tree.clone(),
+            definitions,
             override_builtins: spec.override_builtins,
             platform,
             policies,
@@ -259,15 +486,24 @@ impl TestFile {
         })
     }
 
-    /// The platform configuration the file runs under: its own (`platform:`) or `base`
-    /// (the one given to `kiln test`), with the file's `policies:` instead of the
-    /// platform's when it lists them.
-    pub fn platform(&self, base: &Platform) -> Platform {
-        let mut platform = self.platform.clone().unwrap_or_else(|| base.clone());
+    /// The platform configuration the file runs under. `base` is the one given to
+    /// `kiln test` (`--platform`), if any: the file's own (`platform:`) can only tighten
+    /// it ([`Platform::tightened_by`]), and its `policies:` replace its own platform's,
+    /// never `base`'s. Without `base`, the file's platform (or the defaults) applies.
+    pub fn platform(&self, base: Option<&Platform>) -> TestPlatform {
+        let mut platform = match (base, &self.platform) {
+            (Some(base), Some(own)) => base.tightened_by(own),
+            (Some(base), None) => base.clone(),
+            (None, own) => own.clone().unwrap_or_default(),
+        };
+        let fixed_policies = base.map(|b| b.policies.clone()).unwrap_or_default();
         if let Some(policies) = &self.policies {
-            platform.policies = policies.clone();
+            platform.policies = fixed_policies.iter().chain(policies).cloned().collect();
         }
-        platform
+        TestPlatform {
+            platform,
+            fixed_policies,
+        }
     }
 
     /// Runs every case with `sandbox` under `platform` (see [`TestFile::platform`]), with
@@ -276,18 +512,44 @@ impl TestFile {
     pub fn run(
         &self,
         sandbox: &Sandbox,
-        platform: &Platform,
+        platform: &TestPlatform,
         extra: &[PathBuf],
         update: bool,
     ) -> Result<Vec<CaseResult>> {
         let mut registry = Registry::builtin();
-        if let Some(lock) = &platform.lock {
+        if let Some(lock) = &platform.platform.lock {
             registry.pin(lock.clone());
         }
-        for dir_or_file in extra.iter().chain(&self.definitions) {
+        for dir_or_file in extra {
             add_definitions(&mut registry, sandbox, dir_or_file, self.override_builtins)?;
         }
-        platform.check_names(&registry)?;
+        let fixed: Vec<(&PolicyUse, Option<Origin>)> = platform
+            .fixed_policies
+            .iter()
+            .map(|p| (p, registry.origin(&p.type_name).cloned()))
+            .collect();
+        for at in &self.definitions {
+            self.add_tree_definitions(&mut registry, sandbox, at)?;
+        }
+        // `overrideBuiltins` must not swap a policy of the command line's platform for one
+        // of the repository's.
+        for (policy, before) in fixed {
+            if before.is_some() && registry.origin(&policy.type_name) != before.as_ref() {
+                return Err(Error::Invalid {
+                    site: Box::new(Site {
+                        file: Some(self.path.display().to_string()),
+                        field: Some("overrideBuiltins".into()),
+                        ..Site::default()
+                    }),
+                    message: format!(
+                        "the file's definitions replace \"{}\", a policy of the platform \
+                         configuration given to `kiln test`; that is refused",
+                        policy.type_name
+                    ),
+                });
+            }
+        }
+        platform.platform.check_names(&registry)?;
         Ok(self
             .cases
             .iter()
@@ -298,11 +560,62 @@ impl TestFile {
             .collect())
     }
 
+    /// Adds the definitions at `at`: a `.wasm` file, or every `*.wasm` file in a directory,
+    /// read through the tree.
+    fn add_tree_definitions(
+        &self,
+        registry: &mut Registry,
+        sandbox: &Sandbox,
+        at: &TreePath,
+    ) -> Result<()> {
+        let tree = &self.tree;
+        let refuse = |path: &Path, e: std::io::Error| refused(&at.site, tree.io_message(path, &e));
+        let meta = tree
+            .dir
+            .metadata(&at.relative)
+            .map_err(|e| refuse(&at.relative, e))?;
+        let paths = if meta.is_dir() {
+            let mut paths = Vec::new();
+            let entries = tree
+                .dir
+                .read_dir(&at.relative)
+                .map_err(|e| refuse(&at.relative, e))?;
+            for entry in entries {
+                let path = at
+                    .relative
+                    .join(entry.map_err(|e| refuse(&at.relative, e))?.file_name());
+                if path.extension().is_some_and(|e| e == "wasm")
+                    && tree
+                        .dir
+                        .metadata(&path)
+                        .map_err(|e| refuse(&path, e))?
+                        .is_file()
+                {
+                    paths.push(path);
+                }
+            }
+            paths.sort();
+            paths
+        } else {
+            vec![at.relative.clone()]
+        };
+        let files = paths
+            .iter()
+            .map(|path| {
+                Ok((
+                    tree.display(path),
+                    tree.read(path).map_err(|e| refuse(path, e))?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        registry.add_modules(sandbox, files, self.override_builtins)
+    }
+
     fn run_case(
         &self,
         sandbox: &Sandbox,
         registry: &Registry,
-        platform: &Platform,
+        platform: &TestPlatform,
         case: &Case,
         update: bool,
     ) -> Outcome {
@@ -363,10 +676,9 @@ impl TestFile {
         }
         check_warnings(&expect.warnings, &rendered.warnings, &mut problems);
         let mut updated = false;
-        if let Some(snapshot) = &expect.snapshot {
+        if let Some(snapshot) = &case.snapshot {
             let text = manifest::write(&rendered.objects, Format::Yaml, app_name, false);
-            let base = self.path.parent().unwrap_or(Path::new("."));
-            match compare_snapshot(&base.join(snapshot), &text, update) {
+            match compare_snapshot(&self.tree, snapshot, &text, update) {
                 Ok(wrote) => updated = wrote,
                 Err(problem) => problems.push(problem),
             }
@@ -447,6 +759,32 @@ fn wrap_component(component: &Node) -> Node {
     ]))
 }
 
+/// The platform file at `at`, and the lock file it names, read through the tree.
+fn read_platform(tree: &Tree, at: &TreePath) -> Result<Platform> {
+    let text = tree
+        .read_to_string(&at.relative)
+        .map_err(|e| refused(&at.site, tree.io_message(&at.relative, &e)))?;
+    let source = Source::parse(tree.display(&at.relative), &text)?;
+    let from = at.relative.parent().unwrap_or(Path::new(""));
+    Platform::parse_with(source, &|lock: &Path| {
+        let relative = tree
+            .resolve(from, lock)
+            .map_err(|message| refused(&Site::default(), message))?;
+        let text = tree
+            .read_to_string(&relative)
+            .map_err(|e| refused(&Site::default(), tree.io_message(&relative, &e)))?;
+        Lock::parse(tree.display(&relative), &text)
+    })
+}
+
+fn refused(site: &Site, message: String) -> Error {
+    Error::Invalid {
+        site: Box::new(site.clone()),
+        message,
+    }
+}
+
+/// Adds the definitions of `kiln -d` (given on the command line, so not confined).
 fn add_definitions(
     registry: &mut Registry,
     sandbox: &Sandbox,
@@ -472,7 +810,7 @@ fn add_definitions(
 fn render_case(
     sandbox: &Sandbox,
     registry: &Registry,
-    platform: &Platform,
+    platform: &TestPlatform,
     case: &Case,
     source: Source,
 ) -> Result<(render::Rendered, String)> {
@@ -493,10 +831,10 @@ fn render_case(
         cluster_version,
         api_versions: case.context.api_versions.clone(),
         revision: case.context.revision.clone().unwrap_or_default(),
-        policies: case
-            .policies
-            .clone()
-            .unwrap_or_else(|| platform.policies.clone()),
+        policies: match &case.policies {
+            Some(own) => platform.fixed_policies.iter().chain(own).cloned().collect(),
+            None => platform.platform.policies.clone(),
+        },
         serialize: None,
     };
     let mut rendered = render::render_app(sandbox, registry, &app, &options)?;
@@ -687,22 +1025,44 @@ fn matches(pattern: &str, text: &str) -> bool {
     }
 }
 
-/// Compares `text` with the snapshot at `path`, or writes it (atomically) when `update`.
-/// `Ok(true)`: written.
-fn compare_snapshot(path: &Path, text: &str, update: bool) -> std::result::Result<bool, String> {
-    let existing = std::fs::read_to_string(path).ok();
+/// Compares `text` with the snapshot at `at`, or writes it (atomically, inside the tree)
+/// when `update`. `Ok(true)`: written.
+fn compare_snapshot(
+    tree: &Tree,
+    at: &TreePath,
+    text: &str,
+    update: bool,
+) -> std::result::Result<bool, String> {
+    let path = tree.display(&at.relative);
+    let existing = match tree.read_to_string(&at.relative) {
+        Ok(existing) => Some(existing),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData
+            ) =>
+        {
+            None
+        }
+        Err(e) => return Err(format!("{}{}", at.site, tree.io_message(&at.relative, &e))),
+    };
     if existing.as_deref() == Some(text) {
         return Ok(false);
     }
     if update {
-        crate::files::write_atomically(path, text.as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        tree.write_atomically(&at.relative, text.as_bytes())
+            .map_err(|e| {
+                format!(
+                    "{}cannot write {}",
+                    at.site,
+                    tree.io_message(&at.relative, &e)
+                )
+            })?;
         return Ok(true);
     }
     let Some(existing) = existing else {
         return Err(format!(
-            "snapshot {} does not exist; run `kiln test --update` to write it",
-            path.display()
+            "snapshot {path} does not exist; run `kiln test --update` to write it"
         ));
     };
     let mut diff = String::new();
@@ -725,8 +1085,7 @@ fn compare_snapshot(path: &Path, text: &str, update: bool) -> std::result::Resul
         );
     }
     Err(format!(
-        "the output differs from snapshot {} ({diff}); run `kiln test --update` if the change is intended",
-        path.display()
+        "the output differs from snapshot {path} ({diff}); run `kiln test --update` if the change is intended"
     ))
 }
 
@@ -747,6 +1106,28 @@ mod tests {
         let node = embedded_app(&source, text, &app, at).unwrap();
         let name = node.locate(&parse_field("metadata.name"));
         assert_eq!((name.position.line, name.position.column), (6, 15));
+    }
+
+    #[test]
+    fn paths_resolve_inside_the_tree_or_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = Tree::of(dir.path()).unwrap();
+        let resolve = |from: &str, path: &str| tree.resolve(Path::new(from), Path::new(path));
+        assert_eq!(
+            resolve("tests", "../target/x.wasm"),
+            Ok(PathBuf::from("target/x.wasm"))
+        );
+        assert_eq!(resolve("", "./a/./b"), Ok(PathBuf::from("a/b")));
+        let climbs = resolve("tests", "../../x").unwrap_err();
+        assert!(
+            climbs.contains("\"../../x\" leaves the test tree"),
+            "{climbs}"
+        );
+        let absolute = resolve("", "/etc/passwd").unwrap_err();
+        assert!(
+            absolute.contains("\"/etc/passwd\" is absolute"),
+            "{absolute}"
+        );
     }
 
     #[test]

@@ -18,3 +18,4 @@ mod kubevela_fixtures;
 mod platform;
 mod render;
 mod sandbox_limits;
+mod test_files;

@@ -202,3 +202,79 @@ fn an_override_sets_only_what_it_names() {
     // ...but not what the override sets.
     assert_eq!(heavy.time, Duration::from_secs(1));
 }
+
+fn lock_of(pins: &[(&str, &str)]) -> Lock {
+    Lock {
+        version: 1,
+        definitions: pins
+            .iter()
+            .map(|(name, sha)| {
+                let pin = Pin {
+                    file: format!("{name}.wasm"),
+                    sha256: sha.to_string(),
+                };
+                (name.to_string(), pin)
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn tightening_takes_the_stricter_of_each_limit_of_every_definition() {
+    let base = parse(
+        "limits: { time: 5s, fuel: 1G, memory: 64Mi }\ndefinitions:\n  heavy:\n    \
+         limits: { fuel: 2G, time: 10s }\n",
+    )
+    .unwrap();
+    let other = parse(
+        "limits: { time: 60s, memory: 32Mi, objects: 10 }\ndefinitions:\n  heavy:\n    \
+         limits: { fuel: 5G }\n  light:\n    limits: { time: 1s }\n",
+    )
+    .unwrap();
+    let policy = base.tightened_by(&other).limit_policy();
+    let defaults = policy.defaults;
+    assert_eq!(defaults.time, Duration::from_secs(5));
+    assert_eq!(defaults.fuel, Some(1_000_000_000));
+    assert_eq!(defaults.memory, 32 << 20);
+    assert_eq!(defaults.objects, 10);
+    // The base lets `heavy` burn more fuel; the other file cannot raise it further.
+    let heavy = policy.of("heavy");
+    assert_eq!(heavy.fuel, Some(2_000_000_000));
+    assert_eq!(heavy.time, Duration::from_secs(10));
+    assert_eq!(heavy.memory, 32 << 20);
+    let light = policy.of("light");
+    assert_eq!(light.time, Duration::from_secs(1));
+    assert_eq!(light.fuel, Some(1_000_000_000));
+    // Fuel off in the base: the other file's fuel applies.
+    let unmetered = parse("")
+        .unwrap()
+        .tightened_by(&parse("limits: { fuel: 7M }").unwrap());
+    assert_eq!(unmetered.limits.fuel, Some(7_000_000));
+}
+
+#[test]
+fn tightening_keeps_the_base_lock_and_policies() {
+    let mut base =
+        parse("policies:\n  - type: require-labels\n    properties: { labels: [team] }\n").unwrap();
+    base.lock = Some(lock_of(&[("a", "aa"), ("b", "bb")]));
+    let mut other = parse("policies:\n  - type: disallow-latest-tag\n").unwrap();
+    let merged = base.tightened_by(&other);
+    assert_eq!(merged.lock, base.lock);
+    let types: Vec<&str> = merged
+        .policies
+        .iter()
+        .map(|p| p.type_name.as_str())
+        .collect();
+    assert_eq!(types, ["require-labels", "disallow-latest-tag"]);
+
+    // Two locks: only what both pin, under one name with one digest.
+    other.lock = Some(lock_of(&[("a", "aa"), ("b", "other"), ("c", "cc")]));
+    assert_eq!(
+        base.tightened_by(&other).lock,
+        Some(lock_of(&[("a", "aa")]))
+    );
+
+    // No lock in the base: the other's applies.
+    base.lock = None;
+    assert_eq!(base.tightened_by(&other).lock, other.lock);
+}

@@ -332,21 +332,25 @@ fn new_definition(args: &NewArgs) -> Result<Output> {
 /// `kiln test`: every case of every file, reported like `cargo test`.
 fn test(args: &Args, base: &Platform, test_args: &TestArgs) -> Result<Output> {
     let started = std::time::Instant::now();
+    // Each file is confined to the tree of the PATH that found it.
     let mut files = Vec::new();
     for path in &test_args.paths {
         let found = testsuite::discover(path)?;
         if found.is_empty() {
             bail!("{}: no test files (*.test.yaml) found", path.display());
         }
-        files.extend(found);
+        let tree = testsuite::Tree::of(path)?;
+        files.extend(found.into_iter().map(|file| (tree.clone(), file)));
     }
+    // A file's own platform only tightens the one given on the command line.
+    let base = args.platform.is_some().then_some(base);
     let mut out = String::new();
     let (mut passed, mut updated, mut failures) = (0, 0, Vec::new());
-    for path in &files {
-        let file = testsuite::TestFile::read(path)?;
+    for (tree, path) in &files {
+        let file = testsuite::TestFile::read(tree, path)?;
         let mut platform = file.platform(base);
-        apply_limit_flags(args, &mut platform);
-        let sandbox = sandbox(args, &platform)?;
+        apply_limit_flags(args, &mut platform.platform);
+        let sandbox = sandbox(args, &platform.platform)?;
         let results = file
             .run(&sandbox, &platform, &args.definitions, test_args.update)
             .with_context(|| format!("loading the definitions of {}", path.display()))?;
