@@ -365,6 +365,10 @@ impl Platform {
                 .chain(&other.policies)
                 .cloned()
                 .collect(),
+            // Keeping an instance between components is a waiver: both must grant it.
+            reuse: self.reuse.intersection(&other.reuse).cloned().collect(),
+            render_memory: Some(mine.budget.min(theirs.budget)),
+            cache_size: Some(mine.cache_max.min(theirs.cache_max)),
         }
     }
 

@@ -278,3 +278,19 @@ fn tightening_keeps_the_base_lock_and_policies() {
     base.lock = None;
     assert_eq!(base.tightened_by(&other).lock, other.lock);
 }
+
+#[test]
+fn tightening_grants_reuse_only_where_both_do_and_keeps_the_smaller_budgets() {
+    let base = parse(
+        "limits: { renderMemory: 256Mi }\ndefinitions:\n  scaler: { reuse: true }\n  hpa: { reuse: true }\n",
+    )
+    .unwrap();
+    let file = parse(
+        "limits: { renderMemory: 1Gi, cacheSize: 64Mi }\ndefinitions:\n  hpa: { reuse: true }\n  gateway: { reuse: true }\n",
+    )
+    .unwrap();
+    let tightened = base.tightened_by(&file).limit_policy();
+    assert_eq!(tightened.reuse, ["hpa".to_string()].into());
+    assert_eq!(tightened.budget, 256 << 20);
+    assert_eq!(tightened.cache_max, 64 << 20);
+}
