@@ -12,7 +12,8 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use kiln::app::{Application, Source};
 use kiln::definitions::Registry;
 use kiln::manifest::{self, Format};
-use kiln::render::{RenderOptions, render_app};
+use kiln::pipeline::render_app;
+use kiln::render::RenderOptions;
 use kiln::sandbox::{Limits, Sandbox};
 
 /// The benchmark application with `n` components (as `shared/bench/gen.py` writes it).

@@ -355,7 +355,7 @@ fn set_property(app: &mut Application, component: &str, path: &str, value: Value
             names.join(", ")
         )));
     };
-    let segments = crate::render::parse_field(path);
+    let segments = crate::app::parse_field(path);
     let mut root = Value::Object(std::mem::take(&mut c.properties));
     let fits = !segments.is_empty() && set_at(&mut root, &segments, value);
     if let Value::Object(map) = root {

@@ -49,6 +49,44 @@ impl fmt::Display for Site {
     }
 }
 
+/// One denial: which policy, which object (and the component that rendered it), which
+/// field, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub policy: String,
+    /// The object's identity, `<kind>/<namespace>/<name>`.
+    pub object: String,
+    /// The component whose render produced the object.
+    pub component: String,
+    /// Where that component is written (`app.yaml:12:7`), for the app author.
+    pub location: String,
+    /// Dotted path of the field at fault in the object.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl Violation {
+    /// The violation without its location: policy, object, component, field, message.
+    pub fn describe(&self) -> String {
+        let field = self
+            .field
+            .as_ref()
+            .map(|f| format!(", field \"{f}\""))
+            .unwrap_or_default();
+        format!(
+            "policy \"{}\": {} (component \"{}\"){field}: {}",
+            self.policy, self.object, self.component, self.message
+        )
+    }
+}
+
+/// `app.yaml:12:7: policy "p": Deployment/prod/api (component "api"), field "f": message`.
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.describe())
+    }
+}
+
 /// Which sandbox limit a module broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -164,7 +202,7 @@ pub enum Error {
     /// policies' warnings (which would otherwise be lost with the output).
     #[error("the platform's policies deny this application:{}{}", violations.iter().map(|v| format!("\n  - {v}")).collect::<String>(), warnings.iter().map(|w| format!("\n{w}")).collect::<String>())]
     Denied {
-        violations: Vec<crate::guardrails::Violation>,
+        violations: Vec<Violation>,
         warnings: Vec<String>,
     },
 

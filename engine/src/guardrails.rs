@@ -1,5 +1,5 @@
 //! Guardrail policies: the platform's rules, checked on the final object set of every
-//! application (the last stage of [`crate::render::render_app`]).
+//! application (the last stage of [`crate::pipeline::render_app`]).
 //!
 //! The platform lists them in its configuration ([`crate::platform::PolicyUse`]); the
 //! application cannot switch them off. Each is a definition of kind `policy`, called once
@@ -9,56 +9,18 @@
 //! at the end, listing every denial of every policy.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
 
 use serde_json::Value;
 
 use crate::app::Application;
 use crate::definitions::Registry;
+pub use crate::error::Violation;
 use crate::error::{Error, Result, Site};
 use crate::manifest::{self, Object};
 use crate::patch::{self, Owners};
 use crate::platform::Action;
 use crate::render::{RenderOptions, Rendered, call_error, patch_from_wit, wit_context};
 use crate::sandbox::{Sandbox, wit};
-
-/// One denial: which policy, which object (and the component that rendered it), which
-/// field, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    pub policy: String,
-    /// The object's identity, `<kind>/<namespace>/<name>`.
-    pub object: String,
-    /// The component whose render produced the object.
-    pub component: String,
-    /// Where that component is written (`app.yaml:12:7`), for the app author.
-    pub location: String,
-    /// Dotted path of the field at fault in the object.
-    pub field: Option<String>,
-    pub message: String,
-}
-
-impl Violation {
-    /// The violation without its location: policy, object, component, field, message.
-    pub fn describe(&self) -> String {
-        let field = self
-            .field
-            .as_ref()
-            .map(|f| format!(", field \"{f}\""))
-            .unwrap_or_default();
-        format!(
-            "policy \"{}\": {} (component \"{}\"){field}: {}",
-            self.policy, self.object, self.component, self.message
-        )
-    }
-}
-
-/// `app.yaml:12:7: policy "p": Deployment/prod/api (component "api"), field "f": message`.
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, self.describe())
-    }
-}
 
 /// Runs the policies of `options` over the objects of `rendered`, applying their
 /// mutations in place and adding their warnings. Fails with [`Error::Denied`] listing every

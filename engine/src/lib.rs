@@ -1,33 +1,43 @@
 //! Kiln renders KubeVela applications into Kubernetes manifests. What each component type
 //! and trait means is a WebAssembly component run in a sandbox, not code in this crate.
 //!
-//! The data flows one way, one module per stage:
+//! The data flows one way, one module per stage. Each module uses only those listed
+//! before it (`../shared/tools/module-graph.py engine/src` finds no circle), so the crate
+//! reads bottom-up:
 //!
-//! 1. [`app`]: the application file (OAM `Application` or appfile) becomes an
-//!    [`app::Application`], which can name the line and column of any of its nodes;
-//! 2. [`environment`]: the chosen environment's `override` and `topology` policies rewrite
-//!    the application (components patched or left out, the namespace set);
-//! 3. [`definitions`]: the names it uses resolve to definitions (built-in or `.wasm` files),
-//!    which the [`sandbox`] compiles (or loads from its cache) and runs;
-//! 4. [`parameters`]: every property is checked against its definition's JSON Schema, for
-//!    the whole application, beside the render: its verdict comes before anything a module
-//!    computed;
-//! 5. [`render`]: per component, the workload, then each trait in order, merged by
-//!    [`patch`];
-//! 6. [`guardrails`]: the platform's policies (configured in [`platform`]) check, and may
-//!    mutate, the final object set; a denial fails the render listing every violation;
-//! 7. [`manifest`]: labels, names and namespaces, and the YAML or JSON stream.
-//!
-//! [`testsuite`] runs `kiln test` files through the same pipeline.
+//! - foundations: [`digest`] (sha256 and hex), [`files`] (whole-or-nothing writes),
+//!   [`patch`] (every merge is the host's: strategic merge, RFC 7396 and RFC 6902), and
+//!   [`error`] (typed errors with their site, and a policy's [`error::Violation`]);
+//! - [`app`]: the application file (OAM `Application` or appfile) becomes an
+//!   [`app::Application`], which can name the line and column of any of its nodes;
+//! - [`environment`]: the chosen environment's `override` and `topology` policies rewrite
+//!   the application (components patched or left out, the namespace set);
+//! - [`manifest`]: labels, names and namespaces, object identities, and the YAML or JSON
+//!   stream;
+//! - [`sandbox`]: wasmtime — limits, WASI with nothing granted, traps in words, the
+//!   compiled-module cache — which runs a definition's `describe` and `render`;
+//! - [`parameters`]: every property is checked against its definition's JSON Schema, for
+//!   the whole application, beside the render: its verdict comes before anything a module
+//!   computed;
+//! - [`definitions`]: the names an application uses resolve to definitions (built-in or
+//!   `.wasm` files, pinned by a [`definitions::Lock`]), loaded into the [`sandbox`];
+//! - [`platform`]: the platform team's file (limits, pins, guardrail policies);
+//! - [`render`]: per component, the workload, then each trait in order, merged by
+//!   [`patch`]; lists flattened and objects of one identity merged;
+//! - [`guardrails`]: the platform's policies check, and may mutate, the final object set;
+//!   a denial fails the render listing every violation;
+//! - [`pipeline`]: a render, whole (components, then guardrails);
+//! - [`argocd`] (the Config Management Plugin contract) and [`testsuite`] (`kiln test`
+//!   files) are its callers, with the binary.
 //!
 //! ```no_run
-//! use kiln::{app, definitions::Registry, render, sandbox::{Limits, Sandbox}};
+//! use kiln::{app, definitions::Registry, pipeline, sandbox::{Limits, Sandbox}};
 //!
 //! let sandbox = Sandbox::new(Limits::default(), None)?;
 //! let registry = Registry::builtin();
 //! let source = app::Source::read("examples/hello".as_ref())?;
 //! let application = app::Application::from_source(source, &|n: &str| registry.is_trait(n))?;
-//! let rendered = render::render_app(&sandbox, &registry, &application, &Default::default())?;
+//! let rendered = pipeline::render_app(&sandbox, &registry, &application, &Default::default())?;
 //! print!("{}", kiln::manifest::write(&rendered.objects, kiln::manifest::Format::Yaml, &application.name, false));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -43,6 +53,7 @@ pub mod guardrails;
 pub mod manifest;
 pub mod parameters;
 pub mod patch;
+pub mod pipeline;
 pub mod platform;
 pub mod render;
 pub mod sandbox;

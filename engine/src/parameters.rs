@@ -7,6 +7,8 @@
 //! error, with the nearest declared name suggested. Each violation names the component,
 //! the trait, the parameter path and the line in the file.
 
+pub mod schema;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -207,14 +209,14 @@ impl Schemas {
 
 /// The property names the schema declares for the object at `field`.
 fn declared_at(root: &Value, field: &[Segment]) -> Vec<String> {
-    let mut schema = crate::definitions::schema::non_null(root, root);
+    let mut schema = schema::non_null(root, root);
     for segment in field {
         let next = match segment {
             Segment::Key(k) => schema.get("properties").and_then(|p| p.get(k)),
             Segment::Index(_) => schema.get("items"),
         };
         match next {
-            Some(next) => schema = crate::definitions::schema::non_null(root, next),
+            Some(next) => schema = schema::non_null(root, next),
             None => return Vec::new(),
         }
     }

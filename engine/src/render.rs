@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::app::yaml::Segment;
-use crate::app::{Application, Component, TraitUse, dotted, key};
+use crate::app::{Application, Component, TraitUse, dotted, key, parse_field};
 use crate::definitions::{Kind, Loaded, Registry};
 use crate::error::{Error, Result, Site};
 use crate::manifest::{self, Object, Origin};
@@ -169,13 +169,15 @@ pub struct Rendered {
     pub warnings: Vec<String>,
 }
 
-/// Renders `app` with the definitions of `registry`.
-pub fn render_app(
+/// Renders every component of `app` with the definitions of `registry`: the objects in
+/// output order, and the namespace they were rendered for. The platform's policies are
+/// the next stage's ([`crate::pipeline::render_app`]).
+pub fn render_components(
     sandbox: &Sandbox,
     registry: &Registry,
     app: &Application,
     options: &RenderOptions,
-) -> Result<Rendered> {
+) -> Result<(Rendered, String)> {
     let names = resolve(registry, app)?;
     let modules = registry.load_modules(sandbox, &names)?;
     let namespace = options
@@ -218,8 +220,7 @@ pub fn render_app(
         _ => return Err(Error::Many(errors)),
     }
     refuse_shared_identities(app, &rendered.objects)?;
-    crate::guardrails::enforce(sandbox, registry, app, &namespace, options, &mut rendered)?;
-    Ok(rendered)
+    Ok((rendered, namespace))
 }
 
 /// Refuses objects of one identity rendered by two components: Argo CD would apply only
@@ -873,23 +874,6 @@ pub(crate) fn wit_context(
     }
 }
 
-/// `ports[0].port` → the path segments it names.
-pub(crate) fn parse_field(field: &str) -> Vec<Segment> {
-    let mut out = Vec::new();
-    for part in field.split('.') {
-        let (name, rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
-        if !name.is_empty() {
-            out.push(Segment::Key(name.to_string()));
-        }
-        for index in rest.split('[') {
-            if let Ok(i) = index.trim_end_matches(']').parse() {
-                out.push(Segment::Index(i));
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -941,18 +925,6 @@ mod tests {
         assert_eq!(
             parse_api_versions("apps/v1,apps/v1/Deployment,v1,v1/Pod, networking.k8s.io/v1 ,,v1"),
             ["apps/v1", "networking.k8s.io/v1", "v1"]
-        );
-    }
-
-    #[test]
-    fn parses_parameter_paths() {
-        assert_eq!(
-            parse_field("ports[0].port"),
-            vec![
-                Segment::Key("ports".into()),
-                Segment::Index(0),
-                Segment::Key("port".into())
-            ]
         );
     }
 }

@@ -65,6 +65,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::app::parse_field;
 use crate::app::yaml::{Node, NodeValue, Position};
 use crate::app::{Application, Source};
 use crate::definitions::{Origin, Registry};
@@ -72,7 +73,7 @@ use crate::error::{Error, Result, Site};
 use crate::guardrails::Violation;
 use crate::manifest::{self, Format};
 use crate::platform::{Lock, Platform, PolicySettings, PolicyUse, policy_uses};
-use crate::render::{self, ClusterVersion, RenderOptions, parse_field};
+use crate::render::{self, ClusterVersion, RenderOptions};
 use crate::sandbox::Sandbox;
 
 /// The directory tree test files are confined to: the directory `kiln test` was pointed
@@ -837,7 +838,7 @@ fn render_case(
         },
         serialize: None,
     };
-    let mut rendered = render::render_app(sandbox, registry, &app, &options)?;
+    let mut rendered = crate::pipeline::render_app(sandbox, registry, &app, &options)?;
     rendered.warnings.extend(selected.warnings);
     Ok((rendered, app.name))
 }

@@ -279,7 +279,7 @@ fn render_lib(
 ) -> kiln::Result<String> {
     let source = kiln::app::Source::parse("<test>", text)?;
     let app = kiln::app::Application::from_source(source, &|n: &str| registry.is_trait(n))?;
-    let rendered = kiln::render::render_app(sandbox, registry, &app, &Default::default())?;
+    let rendered = kiln::pipeline::render_app(sandbox, registry, &app, &Default::default())?;
     Ok(kiln::manifest::write(
         &rendered.objects,
         kiln::manifest::Format::Json,

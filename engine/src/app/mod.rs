@@ -403,6 +403,24 @@ impl Application {
     }
 }
 
+/// `ports[0].port` → the path segments it names: the inverse of [`dotted`] for the paths
+/// users write.
+pub fn parse_field(field: &str) -> Vec<Segment> {
+    let mut out = Vec::new();
+    for part in field.split('.') {
+        let (name, rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
+        if !name.is_empty() {
+            out.push(Segment::Key(name.to_string()));
+        }
+        for index in rest.split('[') {
+            if let Ok(i) = index.trim_end_matches(']').parse() {
+                out.push(Segment::Index(i));
+            }
+        }
+    }
+    out
+}
+
 /// `spec.components[0].properties.image`: a path as users read it.
 pub fn dotted(path: &[Segment]) -> String {
     let mut out = String::new();

@@ -243,3 +243,16 @@ fn type_names_are_found_in_the_text_without_parsing_it() {
     let names: Vec<&str> = text.type_names().into_iter().collect();
     assert_eq!(names, ["hpa", "scaler", "webservice"]);
 }
+
+#[test]
+fn parses_parameter_paths() {
+    assert_eq!(
+        parse_field("ports[0].port"),
+        vec![
+            Segment::Key("ports".into()),
+            Segment::Index(0),
+            Segment::Key("port".into())
+        ]
+    );
+    assert_eq!(dotted(&parse_field("ports[0].port")), "ports[0].port");
+}

@@ -5,7 +5,7 @@
 //! External definitions are loaded when their directory is added, and named by what their
 //! `describe` returns (the file name does not matter).
 
-pub mod schema;
+mod lock;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -19,8 +19,8 @@ use rayon::prelude::*;
 use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
 use crate::parameters::ParameterSchema;
-use crate::platform::Lock;
 use crate::sandbox::{Module, Precompiled, Sandbox, wit};
+pub use lock::{Lock, Pin};
 
 /// KubeVela built-ins Kiln does not ship, and why: both need more than the repository.
 pub const UNAVAILABLE: &[(&str, &str)] = &[

@@ -554,7 +554,7 @@ fn argocd_generate(
         registry,
         options: &options,
     });
-    let rendered = render::render_app(sandbox, registry, &app, &options)?;
+    let rendered = kiln::pipeline::render_app(sandbox, registry, &app, &options)?;
     // An empty success would make Argo CD prune everything: only when the app says so.
     let allow_empty = app
         .annotations
@@ -901,7 +901,7 @@ fn render_source(
             options: &options,
         });
     }
-    let rendered = render::render_app(sandbox, registry, &app, &options)?;
+    let rendered = kiln::pipeline::render_app(sandbox, registry, &app, &options)?;
     let text = manifest::into_text(rendered.objects, format, &app.name, args.vela_headers);
     Ok((
         text,
@@ -989,7 +989,7 @@ fn show(sandbox: &Sandbox, registry: &Registry, name: &str) -> Result<Output> {
         .with_context(|| format!("definition \"{name}\" announced an invalid parameter schema"))?;
     out.push_str("\nParameters:\n");
     let mut rows = Vec::new();
-    kiln::definitions::schema::parameter_rows(&schema, &schema, "", 0, &mut rows);
+    kiln::parameters::schema::parameter_rows(&schema, &schema, "", 0, &mut rows);
     if rows.is_empty() {
         out.push_str("  (none)\n");
     }
