@@ -16,3 +16,4 @@ mod kubevela_fixtures;
 mod platform;
 mod render;
 mod sandbox_limits;
+mod yaml_limits;
