@@ -295,6 +295,16 @@ fn display(path: &Path) -> String {
 
 /// Applies Argo CD parameters to the application.
 pub fn apply_parameters(app: &mut Application, parameters: &[Parameter]) -> Result<()> {
+    // One budget for every value: each within its own, many values could still add up to
+    // what one alias bomb may not.
+    let text_bytes = parameters
+        .iter()
+        .map(|p| match &p.value {
+            ParameterValue::Map(entries) => entries.values().map(String::len).sum(),
+            _ => 0,
+        })
+        .sum();
+    let mut budget = yaml::Budget::for_text(text_bytes);
     for parameter in parameters {
         match (parameter.name.as_str(), &parameter.value) {
             ("properties", ParameterValue::Map(overrides)) => {
@@ -304,11 +314,11 @@ pub fn apply_parameters(app: &mut Application, parameters: &[Parameter]) -> Resu
                             "parameter \"properties\": key \"{key}\" must be <component>.<property path>"
                         ))
                     })?;
-                    let value = yaml::parse(value)
+                    let value = yaml::parse_within(value, &mut budget)
                         .map_err(|e| {
                             parameter_error(format!(
-                                "parameter \"properties\", key \"{key}\": {}",
-                                e.message
+                                "parameter \"properties\", key \"{key}\", line {}, column {}: {}",
+                                e.position.line, e.position.column, e.message
                             ))
                         })?
                         .to_json();

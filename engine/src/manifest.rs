@@ -487,7 +487,10 @@ fn vela_dry_run(objects: &[Object], i: usize, app_name: &str, out: &mut String) 
 pub mod yaml {
     //! A small YAML emitter for JSON values, in kubectl's style (two-space indent, list items
     //! at their key's indent). Strings are plain only when every YAML 1.1 and 1.2 reader
-    //! reads them back as the same string; otherwise they are double-quoted.
+    //! reads them back as the same string; otherwise they are double-quoted, with every
+    //! character such a reader refuses raw, or reads as a line break, escaped.
+
+    use std::fmt::Write as _;
 
     use serde_json::Value;
 
@@ -512,10 +515,29 @@ pub mod yaml {
     fn block_map(map: &serde_json::Map<String, Value>, level: usize, out: &mut String) {
         for (k, v) in map {
             indent(level, out);
-            string(k, out);
-            out.push(':');
+            key(k, level, out);
             value_after_key(v, level, out);
         }
+    }
+
+    /// The longest key, as written, that is written as an implicit key (`key:`). YAML 1.1
+    /// and 1.2 readers refuse an implicit key of more than 1024 characters.
+    const LONGEST_IMPLICIT_KEY: usize = 1000;
+
+    /// Writes `k` and its `:`, the key starting at column `level`: an explicit key
+    /// (`? key`, then `:` on the next line) when it is too long to be implicit.
+    fn key(k: &str, level: usize, out: &mut String) {
+        let start = out.len();
+        string(k, out);
+        // Bytes first: a key of fewer bytes has no more characters.
+        if out.len() - start > LONGEST_IMPLICIT_KEY
+            && out[start..].chars().count() > LONGEST_IMPLICIT_KEY
+        {
+            out.insert_str(start, "? ");
+            out.push('\n');
+            indent(level, out);
+        }
+        out.push(':');
     }
 
     fn value_after_key(v: &Value, level: usize, out: &mut String) {
@@ -551,8 +573,7 @@ pub mod yaml {
                         } else {
                             indent(level + 2, out);
                         }
-                        string(k, out);
-                        out.push(':');
+                        key(k, level + 2, out);
                         value_after_key(v, level + 2, out);
                     }
                 }
@@ -580,13 +601,55 @@ pub mod yaml {
         }
     }
 
-    /// Writes a string plain when safe, else double-quoted (JSON escapes are valid YAML).
+    /// Writes a string plain when safe, else double-quoted.
     pub fn string(s: &str, out: &mut String) {
         if is_plain_safe(s) {
             out.push_str(s);
         } else {
-            out.push_str(&Value::String(s.to_string()).to_string());
+            double_quoted(s, out);
         }
+    }
+
+    /// Writes `s` double-quoted, with JSON's escapes (all valid YAML, and the same text as
+    /// JSON's for other strings), and `\u` escapes for what JSON leaves raw but a YAML
+    /// reader does not read back as it is: DEL and the C1 controls (not printable in YAML
+    /// 1.1 or 1.2; PyYAML refuses the whole stream), NEL, U+2028 and U+2029 (line breaks to
+    /// a YAML 1.1 reader, folded into a space or a newline), the BOM (YAML 1.2 allows it
+    /// in quoted scalars only for JSON's sake, and says to escape it), and U+FFFE and
+    /// U+FFFF (not printable).
+    fn double_quoted(s: &str, out: &mut String) {
+        out.push('"');
+        let mut raw = 0;
+        for (i, c) in s.char_indices() {
+            let escape = match c {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                '\u{8}' => "\\b",
+                '\u{c}' => "\\f",
+                '\u{0}'..='\u{1f}'
+                | '\u{7f}'..='\u{9f}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{feff}'
+                | '\u{fffe}'
+                | '\u{ffff}' => "",
+                _ => continue,
+            };
+            out.push_str(&s[raw..i]);
+            raw = i + c.len_utf8();
+            if escape.is_empty() {
+                // Lower-case hex, as JSON writes the C0 controls. Writing to a `String`
+                // cannot fail.
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            } else {
+                out.push_str(escape);
+            }
+        }
+        out.push_str(&s[raw..]);
+        out.push('"');
     }
 
     /// Words some YAML reader (1.1 or 1.2) resolves to a non-string.

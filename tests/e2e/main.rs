@@ -19,3 +19,4 @@ mod platform;
 mod render;
 mod sandbox_limits;
 mod test_files;
+mod yaml_limits;

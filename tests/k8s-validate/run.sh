@@ -2,7 +2,8 @@
 # Renders every built-in definition (every-builtin.yaml) and validates each object against
 # the Kubernetes OpenAPI schemas of Kiln's default version with kubernetes-validate --strict
 # (unknown fields are errors). A negative control first proves the validator rejects a bad
-# object. Usage: tests/k8s-validate/run.sh KILN VENV_DIR
+# object. Then PyYAML reads Kiln's YAML output of special-characters.yaml back as its JSON
+# output (yaml_roundtrip.py). Usage: tests/k8s-validate/run.sh KILN VENV_DIR
 set -euo pipefail
 kiln=$1
 validate="$2/bin/kubernetes-validate"
@@ -27,3 +28,7 @@ done < "$out/all.jsonl"
 echo "validating $i objects against Kubernetes $version (strict)"
 "$validate" --strict -k "$version" --quiet "$out"/object-*.json
 echo "all $i objects are valid Kubernetes $version"
+
+# Kiln's YAML output, read by PyYAML (YAML 1.1, like go-yaml), is its JSON output, for
+# strings holding every character a YAML writer must escape.
+"$2/bin/python" "$here/yaml_roundtrip.py" "$kiln" "$here/special-characters.yaml"

@@ -2,8 +2,8 @@
 //! field can name its line and column. JSON is YAML, so `.json` input goes through it too.
 //!
 //! Scalars resolve by the YAML 1.2 core schema (`yes`/`on` are strings, not booleans, unlike
-//! YAML 1.1). Maps keep file order. Aliases are expanded with a budget, so an alias bomb
-//! fails fast instead of eating memory.
+//! YAML 1.1). Maps keep file order. Aliases are expanded within a [`Budget`] of nodes and
+//! bytes of text, so an alias bomb fails fast instead of eating memory.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -13,6 +13,12 @@ use serde_json::{Map, Number, Value};
 
 /// Nodes an input may expand to through aliases, before it is refused (YAML alias bombs).
 const MAX_NODES: usize = 1_000_000;
+/// Bytes of text (scalars and keys) a document may expand to through aliases, unless its
+/// own text is longer. Counting nodes alone let an 8 MiB anchored string used 200 times
+/// allocate 1.6 GB. The largest application file Kiln reads: aliases cannot make a document
+/// cost more than a file Kiln accepts without them, and a document without aliases (whose
+/// text is never longer than the file) never reaches it.
+const MAX_TEXT_BYTES: usize = super::MAX_FILE_BYTES as usize;
 /// Nesting depth refused beyond this (stack safety of the recursive consumers).
 const MAX_DEPTH: usize = 256;
 /// Maps with fewer keys are checked for duplicates by a scan, bigger ones with a set.
@@ -119,6 +125,69 @@ impl Node {
     }
 }
 
+/// What documents may still expand to: nodes, and bytes of text (scalars and keys), each
+/// alias charged for the copy it makes. One budget may be shared by several documents that
+/// end up in one application (the values of `ARGOCD_APP_PARAMETERS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    /// Nodes still allowed.
+    nodes: usize,
+    /// Bytes of text still allowed.
+    bytes: usize,
+    /// The bytes allowed at the start, for messages.
+    max_bytes: usize,
+}
+
+/// What a document went over.
+enum Exceeded {
+    Nodes,
+    Bytes,
+}
+
+impl Budget {
+    /// The budget of a document (or documents) of `len` bytes of text: [`MAX_NODES`]
+    /// nodes, and [`MAX_TEXT_BYTES`] bytes of text or `len` if that is more.
+    pub fn for_text(len: usize) -> Budget {
+        let bytes = MAX_TEXT_BYTES.max(len);
+        Budget {
+            nodes: MAX_NODES,
+            bytes,
+            max_bytes: bytes,
+        }
+    }
+
+    /// Takes `nodes` and `bytes` from the budget, or says which one ran out (then nothing
+    /// is taken).
+    fn charge(&mut self, nodes: usize, bytes: usize) -> Result<(), Exceeded> {
+        let nodes_left = self.nodes.checked_sub(nodes).ok_or(Exceeded::Nodes)?;
+        let bytes_left = self.bytes.checked_sub(bytes).ok_or(Exceeded::Bytes)?;
+        self.nodes = nodes_left;
+        self.bytes = bytes_left;
+        Ok(())
+    }
+
+    /// Why a charge at `position` failed (`alias`: the charge was an alias's copy).
+    fn error(&self, exceeded: Exceeded, position: Position, alias: bool) -> SyntaxError {
+        let what = if alias {
+            "this alias expands the document"
+        } else {
+            "the document expands"
+        };
+        let message = match exceeded {
+            Exceeded::Nodes => format!(
+                "{what} to more than {MAX_NODES} nodes (too big to be an application, or an alias bomb)"
+            ),
+            Exceeded::Bytes => format!(
+                "{what} to more than {} bytes of text ({} MiB), the most aliases may expand \
+                 a document to (an alias bomb?)",
+                self.max_bytes,
+                self.max_bytes / (1024 * 1024)
+            ),
+        };
+        SyntaxError { position, message }
+    }
+}
+
 mod split;
 
 /// Parses a single-document YAML (or JSON) text. An empty text is a `null` node.
@@ -126,28 +195,43 @@ mod split;
 /// A large application's `components` are parsed in parallel when the file allows it (see
 /// `split`); the tree, and any error, are the same as one parse from the top.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    match split::parse_in_parallel(text) {
+    parse_within(text, &mut Budget::for_text(text.len()))
+}
+
+/// [`parse`], taking what the document expands to from `budget`.
+pub fn parse_within(text: &str, budget: &mut Budget) -> Result<Node, SyntaxError> {
+    match split::parse_in_parallel(text, budget) {
         Some(root) => Ok(root),
-        None => parse_from_top(text),
+        None => parse_from_top(text, budget),
     }
 }
 
-/// [`parse`], in one pass from the top.
-fn parse_from_top(text: &str) -> Result<Node, SyntaxError> {
+/// [`parse_within`], in one pass from the top.
+fn parse_from_top(text: &str, budget: &mut Budget) -> Result<Node, SyntaxError> {
     let mut reader = Reader {
         parser: Parser::new_from_str(text),
         anchors: Vec::new(),
-        nodes: 0,
+        budget,
     };
     reader.document()
 }
 
-struct Reader<'a> {
+/// An anchored node, and what a copy of it costs.
+struct Anchored {
+    node: Node,
+    /// Its nodes, keys included.
+    nodes: usize,
+    /// Its bytes of text, keys included.
+    bytes: usize,
+}
+
+struct Reader<'a, 'b> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     /// Anchored nodes by anchor id (ids start at 1).
-    anchors: Vec<Option<Node>>,
-    /// Nodes produced so far, counting alias expansions.
-    nodes: usize,
+    anchors: Vec<Option<Anchored>>,
+    /// What the document may still expand to; every node is taken from it, and every
+    /// alias for the copy it makes, before the copy is made.
+    budget: &'b mut Budget,
 }
 
 fn position(span: &Span) -> Position {
@@ -170,7 +254,7 @@ fn scan_error(e: ScanError) -> SyntaxError {
     }
 }
 
-impl<'a> Reader<'a> {
+impl<'a> Reader<'a, '_> {
     fn next(&mut self) -> Result<(Event<'a>, Span), SyntaxError> {
         match self.parser.next_event() {
             Some(Ok(event)) => Ok(event),
@@ -214,17 +298,17 @@ impl<'a> Reader<'a> {
         }))
     }
 
-    fn count(&mut self, n: usize, at: &Span) -> Result<(), SyntaxError> {
-        self.nodes += n;
-        if self.nodes > MAX_NODES {
-            return Err(SyntaxError {
-                position: position(at),
-                message: format!(
-                    "the document expands to more than {MAX_NODES} nodes (too big to be an application, or an alias bomb)"
-                ),
-            });
-        }
-        Ok(())
+    /// Takes `nodes` and `bytes` from the budget; `alias`: for the copy an alias makes.
+    fn charge(
+        &mut self,
+        nodes: usize,
+        bytes: usize,
+        at: Position,
+        alias: bool,
+    ) -> Result<(), SyntaxError> {
+        self.budget
+            .charge(nodes, bytes)
+            .map_err(|exceeded| self.budget.error(exceeded, at, alias))
     }
 
     fn node(&mut self, event: Event<'a>, span: Span, depth: usize) -> Result<Node, SyntaxError> {
@@ -234,14 +318,17 @@ impl<'a> Reader<'a> {
                 message: format!("nesting deeper than {MAX_DEPTH} levels"),
             });
         }
-        self.count(1, &span)?;
         let at = position(&span);
+        self.charge(1, 0, at, false)?;
         let (node, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = scalar(text, style, tag.as_deref()).map_err(|message| SyntaxError {
                     position: at,
                     message,
                 })?;
+                if let NodeValue::String(s) = &value {
+                    self.charge(0, s.len(), at, false)?;
+                }
                 (
                     Node {
                         position: at,
@@ -323,18 +410,20 @@ impl<'a> Reader<'a> {
                 )
             }
             Event::Alias(id) => {
-                let node = self
+                let anchored = self
                     .anchors
                     .get(id)
                     .and_then(Option::as_ref)
-                    .cloned()
                     .ok_or_else(|| SyntaxError {
                         position: at,
                         message: "alias to an unknown anchor".into(),
                     })?;
-                let size = size(&node);
-                self.count(size, &span)?;
-                return Ok(node);
+                // The alias itself was charged one node above. The copy is charged before
+                // it is made, so a bomb fails before it allocates.
+                self.budget
+                    .charge(anchored.nodes.saturating_sub(1), anchored.bytes)
+                    .map_err(|exceeded| self.budget.error(exceeded, at, true))?;
+                return Ok(anchored.node.clone());
             }
             other => {
                 return Err(SyntaxError {
@@ -345,21 +434,36 @@ impl<'a> Reader<'a> {
         };
         if anchor > 0 {
             if self.anchors.len() <= anchor {
-                self.anchors.resize(anchor + 1, None);
+                self.anchors.resize_with(anchor + 1, || None);
             }
-            self.anchors[anchor] = Some(node.clone());
+            // The kept copy is not charged: it is no bigger than the node, which was.
+            let (nodes, bytes) = cost(&node);
+            self.anchors[anchor] = Some(Anchored {
+                node: node.clone(),
+                nodes,
+                bytes,
+            });
         }
         Ok(node)
     }
 }
 
-/// Nodes in a subtree (the cost of expanding an alias to it).
-fn size(node: &Node) -> usize {
-    1 + match &node.value {
-        NodeValue::Seq(items) => items.iter().map(size).sum(),
-        NodeValue::Map(entries) => entries.iter().map(|(_, v)| size(v)).sum(),
-        _ => 0,
+/// The nodes and bytes of text in a subtree, keys included, as the reader charges them
+/// (the cost of expanding an alias to it).
+fn cost(node: &Node) -> (usize, usize) {
+    match &node.value {
+        NodeValue::String(s) => (1, s.len()),
+        NodeValue::Seq(items) => items.iter().map(cost).fold((1, 0), add),
+        NodeValue::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| add((1, k.len()), cost(v)))
+            .fold((1, 0), add),
+        _ => (1, 0),
     }
+}
+
+fn add(a: (usize, usize), b: (usize, usize)) -> (usize, usize) {
+    (a.0 + b.0, a.1 + b.1)
 }
 
 /// Resolves a scalar by the YAML 1.2 core schema (quoted scalars are strings).
@@ -559,6 +663,78 @@ mod tests {
         }
         let err = parse(&bomb).unwrap_err();
         assert!(err.message.contains("alias bomb"), "{}", err.message);
+    }
+
+    /// `a:` anchoring a string of `len` bytes, then `b:` a list of `aliases` aliases to it.
+    fn big_string_aliased(len: usize, aliases: usize) -> String {
+        let mut text = format!("a: &big {}\nb:\n", "x".repeat(len));
+        text.push_str(&"- *big\n".repeat(aliases));
+        text
+    }
+
+    #[test]
+    fn aliases_of_a_big_string_are_charged_by_its_bytes() {
+        // 1 MiB used 15 times is under 1,000 nodes but 16 MiB of text, with the keys `a`
+        // and `b`: the 15th alias (line 17) is one too many, and the 14th is not.
+        const MIB: usize = 1024 * 1024;
+        assert_eq!(MAX_TEXT_BYTES, 16 * MIB);
+        let err = parse(&big_string_aliased(MIB, 15)).unwrap_err();
+        assert_eq!(
+            err.position,
+            Position {
+                line: 17,
+                column: 3
+            }
+        );
+        assert_eq!(
+            err.message,
+            "this alias expands the document to more than 16777216 bytes of text (16 MiB), \
+             the most aliases may expand a document to (an alias bomb?)"
+        );
+        let root = parse(&big_string_aliased(MIB, 14)).unwrap();
+        let NodeValue::Seq(items) = &root.get("b").unwrap().value else {
+            panic!()
+        };
+        assert_eq!(items.len(), 14);
+        assert_eq!(items[13].value, NodeValue::String("x".repeat(MIB)));
+    }
+
+    #[test]
+    fn aliases_are_charged_for_keys_and_nested_strings() {
+        // A map of 10 keys of 10 bytes with values of 90 bytes: 1,000 bytes a copy.
+        let entries: String = (0..10)
+            .map(|i| format!("  key{i:07}: {}\n", "v".repeat(90)))
+            .collect();
+        let text = format!("a: &m\n{entries}b: [*m, *m]\n");
+        let mut budget = Budget::for_text(0);
+        parse_within(&text, &mut budget).unwrap();
+        let fresh = Budget::for_text(0);
+        // Text: a, b and three copies of the map; nodes: the root, 2 keys, the list, three
+        // maps of 21 nodes.
+        assert_eq!(fresh.bytes - budget.bytes, 2 + 3 * 1_000);
+        assert_eq!(fresh.nodes - budget.nodes, 1 + 2 + 1 + 3 * 21);
+    }
+
+    #[test]
+    fn a_budget_is_shared_by_the_documents_parsed_within_it() {
+        let half = big_string_aliased(1024 * 1024, 7);
+        assert!(parse(&half).is_ok());
+        let mut budget = Budget::for_text(0);
+        parse_within(&half, &mut budget).unwrap();
+        let err = parse_within(&half, &mut budget).unwrap_err();
+        assert!(
+            err.message.contains("16777216 bytes of text"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn a_text_longer_than_the_budget_is_its_own_budget() {
+        // Without aliases a document holds no more text than its file: never refused.
+        let budget = Budget::for_text(MAX_TEXT_BYTES + 7);
+        assert_eq!(budget.bytes, MAX_TEXT_BYTES + 7);
+        assert_eq!(Budget::for_text(7).bytes, MAX_TEXT_BYTES);
     }
 
     #[test]

@@ -147,6 +147,55 @@ fn bad_parameters_say_what_is_wrong() {
     }
 }
 
+/// `properties` overrides of `web.<key>`, each value as given.
+fn property_overrides(values: &[(&str, String)]) -> Vec<Parameter> {
+    let map = values
+        .iter()
+        .map(|(key, value)| (format!("web.{key}"), value.clone()))
+        .collect();
+    vec![Parameter {
+        name: "properties".into(),
+        value: ParameterValue::Map(map),
+    }]
+}
+
+#[test]
+fn an_alias_bomb_in_a_parameter_value_is_refused() {
+    // A 1 MiB anchored string used 20 times: 21 MiB of text from a 1 MiB value.
+    let mib = "x".repeat(1024 * 1024);
+    let bomb = format!("[&big {mib}{}]", ", *big".repeat(20));
+    let err = apply_parameters(&mut shop(), &property_overrides(&[("env", bomb)]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ARGOCD_APP_PARAMETERS"), "{err}");
+    // The string and 15 copies are 16 MiB exactly: the 16th alias is one too many. The
+    // string starts at column 7, and each `, *big` is 6 characters.
+    let column = 7 + mib.len() + 6 * 15 + 2;
+    assert!(
+        err.contains(&format!(
+            "parameter \"properties\", key \"web.env\", line 1, column {column}: this alias \
+             expands the document to more than 16777216 bytes of text"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn parameter_values_share_one_budget() {
+    // Six values of 3 MiB each (a 1 MiB string and two aliases to it): five fit in the
+    // 16 MiB, six do not, though each fits alone.
+    let mib = "x".repeat(1024 * 1024);
+    let value = format!("[&big {mib}, *big, *big]");
+    let keys = ["v0", "v1", "v2", "v3", "v4", "v5"];
+    let values: Vec<(&str, String)> = keys.iter().map(|k| (*k, value.clone())).collect();
+    apply_parameters(&mut shop(), &property_overrides(&values[..5])).unwrap();
+    let err = apply_parameters(&mut shop(), &property_overrides(&values))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("key \"web.v5\""), "{err}");
+    assert!(err.contains("16777216 bytes of text"), "{err}");
+}
+
 #[test]
 fn announces_images_with_current_values() {
     let a = announcements(&shop());

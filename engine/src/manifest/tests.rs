@@ -254,3 +254,209 @@ fn objects_written_ahead_print_as_their_values_would() {
         }
     }
 }
+
+/// `value` written as YAML, then read by saphyr (a YAML 1.2 parser that shares nothing with
+/// the writer; it builds on saphyr-parser, as Kiln's reader does), as JSON.
+fn through_saphyr(value: &serde_json::Value) -> Result<serde_json::Value, String> {
+    use saphyr::{LoadableYamlNode, Scalar, Yaml};
+    fn to_json(node: &Yaml) -> Result<serde_json::Value, String> {
+        Ok(match node {
+            Yaml::Value(Scalar::Null) => serde_json::Value::Null,
+            Yaml::Value(Scalar::Boolean(b)) => serde_json::Value::Bool(*b),
+            Yaml::Value(Scalar::Integer(i)) => json!(i),
+            Yaml::Value(Scalar::FloatingPoint(f)) => serde_json::Number::from_f64(f.0)
+                .map(serde_json::Value::Number)
+                .ok_or_else(|| format!("a float JSON has not: {f}"))?,
+            Yaml::Value(Scalar::String(s)) => serde_json::Value::String(s.to_string()),
+            Yaml::Sequence(items) => {
+                serde_json::Value::Array(items.iter().map(to_json).collect::<Result<_, _>>()?)
+            }
+            Yaml::Mapping(entries) => serde_json::Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| match k {
+                        Yaml::Value(Scalar::String(k)) => Ok((k.to_string(), to_json(v)?)),
+                        other => Err(format!("a key read as {other:?}")),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            other => return Err(format!("read as {other:?}")),
+        })
+    }
+    let mut text = String::new();
+    yaml::document(value, &mut text);
+    let documents = Yaml::load_from_str(&text).map_err(|e| format!("{e} in\n{text:?}"))?;
+    match documents.as_slice() {
+        [document] => to_json(document).map_err(|e| format!("{e} in\n{text:?}")),
+        _ => Err(format!("{} documents in\n{text:?}", documents.len())),
+    }
+}
+
+/// `value` written as YAML, then read by libyaml (`yaml_serde`), a YAML 1.1 reader, as JSON.
+fn through_libyaml(value: &serde_json::Value) -> Result<serde_json::Value, String> {
+    let mut text = String::new();
+    yaml::document(value, &mut text);
+    yaml_serde::from_str(&text).map_err(|e| format!("{e} in\n{text:?}"))
+}
+
+/// Characters YAML readers treat apart: controls, breaks, the BOM, non-characters, and the
+/// indicators.
+const SPECIAL_CHARACTERS: &[char] = &[
+    '\u{0}', '\u{7}', '\u{8}', '\t', '\n', '\u{b}', '\u{c}', '\r', '\u{1b}', '\u{1f}', '\u{7f}',
+    '\u{80}', '\u{85}', '\u{9f}', '\u{a0}', '\u{2028}', '\u{2029}', '\u{feff}', '\u{fffe}',
+    '\u{ffff}', '"', '\'', '\\', ':', '#', ' ', '-', '?', ',', '[', '{', '&', '*', '!', '|', '>',
+    '%', '@', '`',
+];
+
+/// Strings from all of Unicode, leaning on [`SPECIAL_CHARACTERS`] and on words some YAML
+/// reader resolves to something else.
+fn any_string() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let words = prop::sample::select(vec![
+        "",
+        "yes",
+        "No",
+        "on",
+        "OFF",
+        "y",
+        "~",
+        "null",
+        "True",
+        "1e3",
+        "0x1f",
+        "0o17",
+        "0b1",
+        ".5",
+        "1_000",
+        "12:30:00",
+        "2001-12-14",
+        ".inf",
+        "-.inf",
+        ".NaN",
+        "-",
+        "- a",
+        "? a",
+        ": a",
+        "a: b",
+        "a #b",
+        "---",
+        "...",
+        "<<",
+        "=",
+        " a",
+        "a ",
+        "a\u{85}b",
+        "\u{feff}a",
+    ])
+    .prop_map(String::from);
+    let character = prop_oneof![
+        4 => any::<char>(),
+        3 => prop::sample::select(SPECIAL_CHARACTERS),
+        3 => prop::char::range(' ', '~'),
+    ];
+    let built = prop::collection::vec(character, 0..12).prop_map(String::from_iter);
+    prop_oneof![1 => words, 4 => built]
+}
+
+/// JSON values: scalars (integers as saphyr reads them, i64), lists and maps of them.
+fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::Bool),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_filter_map("finite", |f| {
+            serde_json::Number::from_f64(f).map(serde_json::Value::Number)
+        }),
+        any_string().prop_map(serde_json::Value::String),
+    ];
+    leaf.prop_recursive(4, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+            prop::collection::vec((any_string(), inner), 0..6)
+                .prop_map(|entries| serde_json::Value::Object(entries.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(384))]
+
+    #[test]
+    fn any_value_written_as_yaml_reads_back_the_same(value in any_json()) {
+        let fail = proptest::test_runner::TestCaseError::fail;
+        proptest::prop_assert_eq!(through_saphyr(&value).map_err(fail)?, value.clone());
+        proptest::prop_assert_eq!(through_libyaml(&value).map_err(fail)?, value.clone());
+        let mut text = String::new();
+        yaml::document(&value, &mut text);
+        let back = reader::parse(&text).map_err(|e| fail(format!("{e:?} in\n{text:?}")))?;
+        proptest::prop_assert_eq!(back.to_json(), value);
+    }
+
+    #[test]
+    fn a_string_yaml_reads_as_json_does_is_written_as_before(s in any_string()) {
+        // Before the extra escapes, a quoted string was JSON's text: still so for any string
+        // without the characters they are for.
+        let extra = |c: char| {
+            matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+        };
+        proptest::prop_assume!(!s.contains(extra));
+        let mut text = String::new();
+        yaml::string(&s, &mut text);
+        let json = serde_json::Value::String(s.clone()).to_string();
+        proptest::prop_assert!(text == s || text == json, "{text:?} for {s:?}");
+    }
+}
+
+#[test]
+fn characters_yaml_refuses_or_reads_as_breaks_are_escaped() {
+    // DEL, C1 controls, NEL, the line and paragraph separators, the BOM, non-characters: in a
+    // value and in a key, with the C0 controls as JSON escapes them.
+    let s = "a\u{7f}b\u{80}\u{85}\u{9f}c\u{2028}\u{2029}\u{feff}\u{fffe}\u{ffff}\u{1}\t\u{a0}é";
+    let value = json!({ s: [s] });
+    let mut text = String::new();
+    yaml::document(&value, &mut text);
+    let quoted = r#""a\u007fb\u0080\u0085\u009fc\u2028\u2029\ufeff\ufffe\uffff\u0001\t"#;
+    assert_eq!(text, format!("{quoted}\u{a0}é\":\n- {quoted}\u{a0}é\"\n"));
+    assert_eq!(through_saphyr(&value).unwrap(), value);
+    assert_eq!(through_libyaml(&value).unwrap(), value);
+    assert_eq!(reader::parse(&text).unwrap().to_json(), value);
+    // The oracle can fail: libyaml refuses a raw DEL, and reads a raw NEL as a break.
+    assert!(yaml_serde::from_str::<serde_json::Value>("\"a\u{7f}b\"").is_err());
+    assert_ne!(
+        yaml_serde::from_str::<serde_json::Value>("\"a\u{85}b\"").ok(),
+        Some(json!("a\u{85}b"))
+    );
+}
+
+#[test]
+fn a_key_too_long_to_be_implicit_is_written_explicit() {
+    // YAML readers refuse an implicit key of more than 1024 characters.
+    use saphyr::{LoadableYamlNode, Yaml};
+    let too_long = "k".repeat(1025);
+    assert!(Yaml::load_from_str(&format!("{too_long}: 1\n")).is_err());
+    assert!(reader::parse(&format!("{too_long}: 1\n")).is_err());
+    let long = "k".repeat(1001);
+    let value = json!({
+        "short": 1,
+        (long.clone()): {"a": [1], (long.clone()): "v"},
+        "list": [{(long.clone()): [true], "z": 2}],
+    });
+    let mut text = String::new();
+    yaml::document(&value, &mut text);
+    assert!(
+        text.starts_with(&format!("? {long}\n:\n  a:\n  - 1\n  ? {long}\n  : v\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("\n- ? {long}\n  :\n  - true\n  z: 2\n")),
+        "{text}"
+    );
+    assert_eq!(through_saphyr(&value).unwrap(), value);
+    assert_eq!(through_libyaml(&value).unwrap(), value);
+    assert_eq!(reader::parse(&text).unwrap().to_json(), value);
+    let fits = "k".repeat(1000);
+    let mut text = String::new();
+    yaml::document(&json!({ (fits.clone()): 1 }), &mut text);
+    assert_eq!(text, format!("{fits}: 1\n"));
+}

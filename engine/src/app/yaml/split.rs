@@ -16,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use super::{MAX_DEPTH, MAX_NODES, Node, NodeValue, parse_from_top};
+use super::{Budget, MAX_DEPTH, Node, NodeValue, parse_from_top};
 
 /// Smaller files parse from the top: cutting them would cost more than it saves.
 const MIN_BYTES: usize = 64 * 1024;
@@ -36,8 +36,9 @@ struct Cut {
     indent: usize,
 }
 
-/// The tree of `text`, parsed in parts in parallel, or `None` to parse it from the top.
-pub(super) fn parse_in_parallel(text: &str) -> Option<Node> {
+/// The tree of `text`, parsed in parts in parallel and taken from `budget`, or `None` to
+/// parse it from the top (which also gives the error of a tree over the budget).
+pub(super) fn parse_in_parallel(text: &str, budget: &mut Budget) -> Option<Node> {
     let bytes = text.as_bytes();
     if text.len() < MIN_BYTES
         || memchr::memchr3(b'&', b'*', b'\t', bytes).is_some()
@@ -60,7 +61,10 @@ pub(super) fn parse_in_parallel(text: &str) -> Option<Node> {
         })
         .collect();
     let (skeleton, items) = rayon::join(
-        || parse_from_top(&cut.skeleton(text)).ok(),
+        || {
+            let skeleton = cut.skeleton(text);
+            parse_from_top(&skeleton, &mut Budget::for_text(skeleton.len())).ok()
+        },
         || {
             parts
                 .par_iter()
@@ -81,8 +85,11 @@ pub(super) fn parse_in_parallel(text: &str) -> Option<Node> {
     if first.len() != cut.items.len() {
         return None;
     }
-    let (nodes, depth) = measure(&root, 0);
-    (nodes <= MAX_NODES && depth <= MAX_DEPTH).then_some(root)
+    // Each part had a budget of its own: the whole is charged here. Without aliases the
+    // text is within the budget of a fresh one, but a shared budget may be spent.
+    let measure = measure(&root, 0);
+    (measure.depth <= MAX_DEPTH && budget.charge(measure.nodes, measure.bytes).is_ok())
+        .then_some(root)
 }
 
 impl Cut {
@@ -226,7 +233,7 @@ impl<'a> Iterator for Lines<'a> {
 /// The items of a run, parsed alone, with their lines as in the whole text (`line` is the
 /// number of the run's first line).
 fn parse_part(part: &str, line: usize) -> Option<Vec<Node>> {
-    let root = parse_from_top(part).ok()?;
+    let root = parse_from_top(part, &mut Budget::for_text(part.len())).ok()?;
     let NodeValue::Seq(mut items) = root.value else {
         return None;
     };
@@ -273,18 +280,52 @@ fn only_key(root: &mut Node) -> Option<&mut Node> {
     find(root)
 }
 
-/// The nodes of a tree as the reader counts them (keys too), and its deepest level.
-fn measure(node: &Node, depth: usize) -> (usize, usize) {
-    let children = |nodes: &mut dyn Iterator<Item = &Node>, keys: usize| {
-        nodes.fold((1 + keys, depth), |(n, d), child| {
-            let (cn, cd) = measure(child, depth + 1);
-            (n + cn, d.max(cd))
-        })
+/// What [`measure`] finds in a tree.
+struct Measure {
+    /// Nodes, keys included, as the reader counts them.
+    nodes: usize,
+    /// Bytes of text, keys included, as the reader counts them.
+    bytes: usize,
+    /// The deepest level.
+    depth: usize,
+}
+
+/// The nodes, bytes of text and depth of a tree (at `depth`).
+fn measure(node: &Node, depth: usize) -> Measure {
+    let children = |nodes: &mut dyn Iterator<Item = &Node>, keys: usize, key_bytes: usize| {
+        nodes.fold(
+            Measure {
+                nodes: 1 + keys,
+                bytes: key_bytes,
+                depth,
+            },
+            |m, child| {
+                let c = measure(child, depth + 1);
+                Measure {
+                    nodes: m.nodes + c.nodes,
+                    bytes: m.bytes + c.bytes,
+                    depth: m.depth.max(c.depth),
+                }
+            },
+        )
     };
     match &node.value {
-        NodeValue::Seq(items) => children(&mut items.iter(), 0),
-        NodeValue::Map(entries) => children(&mut entries.iter().map(|(_, v)| v), entries.len()),
-        _ => (1, depth),
+        NodeValue::Seq(items) => children(&mut items.iter(), 0, 0),
+        NodeValue::Map(entries) => children(
+            &mut entries.iter().map(|(_, v)| v),
+            entries.len(),
+            entries.iter().map(|(k, _)| k.len()).sum(),
+        ),
+        NodeValue::String(s) => Measure {
+            nodes: 1,
+            bytes: s.len(),
+            depth,
+        },
+        _ => Measure {
+            nodes: 1,
+            bytes: 0,
+            depth,
+        },
     }
 }
 

@@ -1,5 +1,15 @@
 use super::*;
-use crate::app::yaml::parse;
+use crate::app::yaml::{MAX_NODES, MAX_TEXT_BYTES, SyntaxError, parse, parse_within};
+
+/// [`super::parse_in_parallel`] with a budget of its own.
+fn parse_in_parallel(text: &str) -> Option<Node> {
+    super::parse_in_parallel(text, &mut Budget::for_text(text.len()))
+}
+
+/// [`super::parse_from_top`] with a budget of its own.
+fn parse_from_top(text: &str) -> Result<Node, SyntaxError> {
+    super::parse_from_top(text, &mut Budget::for_text(text.len()))
+}
 
 /// An application of `n` components, each written by `item`, followed by `after` (at the
 /// `spec` level).
@@ -177,11 +187,41 @@ fn the_nesting_limit_counts_from_the_top_of_the_file() {
 }
 
 #[test]
-fn counts_nodes_and_depth_as_the_reader_does() {
-    let text = "a: [1, {b: c}]\nd: {}\n";
+fn counts_nodes_bytes_and_depth_as_the_reader_does() {
+    let text = "a: [1, {b: c}]\nd: {}\nee: fff\n";
     let root = parse_from_top(text).unwrap();
-    // Nodes: the root map, keys a and d, the list, 1, the inner map, key b, c, the empty map.
-    assert_eq!(measure(&root, 0), (9, 3));
+    // Nodes: the root map, keys a, d and ee, the list, 1, the inner map, key b, c, the
+    // empty map, fff. Bytes: a, b, c, d, ee, fff.
+    let m = measure(&root, 0);
+    assert_eq!((m.nodes, m.bytes, m.depth), (11, 9, 3));
+    let mut budget = Budget::for_text(0);
+    parse_within(text, &mut budget).unwrap();
+    let fresh = Budget::for_text(0);
+    assert_eq!(
+        (fresh.nodes - budget.nodes, fresh.bytes - budget.bytes),
+        (11, 9),
+        "the reader charges what measure counts"
+    );
+}
+
+#[test]
+fn a_cut_file_is_charged_to_the_budget_it_is_parsed_within() {
+    let text = app(300, rich, "");
+    let mut fresh = Budget::for_text(0);
+    let root = super::parse_in_parallel(&text, &mut fresh).expect("cut");
+    let m = measure(&root, 0);
+    assert_eq!(
+        (fresh.nodes, fresh.bytes),
+        (MAX_NODES - m.nodes, MAX_TEXT_BYTES - m.bytes)
+    );
+    // A budget spent all but one byte short: the cut gives up, and the parse from the top
+    // says where the text ran over.
+    let mut spent = Budget::for_text(0);
+    spent.bytes = m.bytes - 1;
+    assert!(super::parse_in_parallel(&text, &mut spent.clone()).is_none());
+    let err = parse_within(&text, &mut spent).unwrap_err();
+    assert!(err.message.contains("bytes of text"), "{}", err.message);
+    assert!(err.position.line > 6, "{:?}", err.position);
 }
 
 #[test]
