@@ -133,6 +133,15 @@ pub fn enforce(
                     ids[i]
                 )));
             }
+            // Argo CD would apply a list's items one by one, unseen by the policies that
+            // ran before this one (lists are flattened before any policy runs).
+            if manifest::is_list(&value) {
+                return Err(bad(format!(
+                    "its mutation of {} makes it a list (an `items` array), which Argo CD \
+                     would apply item by item, unchecked",
+                    ids[i]
+                )));
+            }
             objects[i].value = value;
         }
     }

@@ -480,6 +480,36 @@ spec:
 }
 
 #[test]
+fn a_policy_mutation_cannot_turn_an_object_into_a_list() {
+    let wasm = build_guest("tests/guests", "mutator");
+    let defs = definitions_dir(&wasm, "mutator.wasm");
+    let platform = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        platform.path(),
+        "policies:\n  - type: mutator\n    properties:\n      patch:\n        items:\n          \
+         - { apiVersion: v1, kind: Pod, metadata: { name: root } }\n",
+    )
+    .unwrap();
+    let run = render_stdin(
+        "name: lab\nservices:\n  api:\n    type: webservice\n    image: nginx:1.27\n",
+        &[
+            "-d",
+            defs.path().to_str().unwrap(),
+            "--platform",
+            platform.path().to_str().unwrap(),
+        ],
+    );
+    let err = run.failed();
+    assert!(
+        err.contains(
+            "definition \"mutator\" returned invalid output: its mutation of \
+                      Deployment/default/api makes it a list"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_list_is_flattened_into_objects_with_the_labels_contract() {
     let app = r#"name: listed
 services:
