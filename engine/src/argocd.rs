@@ -46,6 +46,10 @@ pub struct Environment {
     pub parameters: Vec<Parameter>,
     /// `ARGOCD_ENV_KILN_<NAME>` settings, by `<NAME>`.
     pub settings: BTreeMap<String, String>,
+    /// `KUBE_VERSION`: the destination cluster's version, when Argo CD knows it.
+    pub cluster_version: Option<crate::render::ClusterVersion>,
+    /// `KUBE_API_VERSIONS`: the group/versions the cluster serves (empty when unknown).
+    pub api_versions: Vec<String>,
 }
 
 /// One parameter from `ARGOCD_APP_PARAMETERS`.
@@ -81,6 +85,19 @@ impl Environment {
                 "ARGOCD_APP_REVISION" => env.revision = non_empty(value),
                 "ARGOCD_APP_SOURCE_PATH" => env.source_path = non_empty(value),
                 "ARGOCD_APP_PARAMETERS" => env.parameters = parse_parameters(&value)?,
+                "KUBE_VERSION" if !value.is_empty() => {
+                    env.cluster_version =
+                        Some(value.parse().map_err(|message| Error::Invalid {
+                            site: Box::new(Site {
+                                file: Some("KUBE_VERSION".into()),
+                                ..Site::default()
+                            }),
+                            message,
+                        })?);
+                }
+                "KUBE_API_VERSIONS" => {
+                    env.api_versions = crate::render::parse_api_versions(&value);
+                }
                 _ => {
                     if let Some(name) = key.strip_prefix("ARGOCD_ENV_KILN_") {
                         env.settings.insert(name.to_string(), value);

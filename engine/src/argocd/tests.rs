@@ -329,3 +329,21 @@ fn the_namespace_given_and_the_namespace_written_are_the_same_input() {
         revision_of("text", &[], None, &in_ns, &RenderOptions::default())
     );
 }
+
+#[test]
+fn reads_the_destination_clusters_version_and_api_versions() {
+    let env = Environment::from_vars(vars(&[
+        ("KUBE_VERSION", "1.29.3+k3s1"),
+        ("KUBE_API_VERSIONS", "v1,apps/v1,apps/v1/Deployment"),
+    ]))
+    .unwrap();
+    assert_eq!(env.cluster_version.unwrap().to_string(), "v1.29.3");
+    assert_eq!(env.api_versions, ["apps/v1", "v1"]);
+    let unknown = Environment::from_vars(vars(&[("KUBE_VERSION", "")])).unwrap();
+    assert_eq!(unknown.cluster_version, None);
+    let err = Environment::from_vars(vars(&[("KUBE_VERSION", "one")])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "KUBE_VERSION: \"one\" is not a Kubernetes version (expected e.g. 1.29 or v1.29.3)"
+    );
+}

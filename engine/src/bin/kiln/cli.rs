@@ -530,18 +530,12 @@ fn argocd_generate(
     if app.namespace.is_none() {
         app.namespace = env.namespace.clone();
     }
-    let cluster_version = match std::env::var("KUBE_VERSION") {
-        Ok(v) if !v.is_empty() => v
-            .parse()
-            .map_err(|e: String| anyhow::anyhow!("KUBE_VERSION: {e}"))?,
-        _ => render::DEFAULT_CLUSTER_VERSION,
-    };
     let mut options = RenderOptions {
         namespace: None,
-        cluster_version,
-        api_versions: std::env::var("KUBE_API_VERSIONS")
-            .map(|v| render::parse_api_versions(&v))
-            .unwrap_or_default(),
+        cluster_version: env
+            .cluster_version
+            .unwrap_or(render::DEFAULT_CLUSTER_VERSION),
+        api_versions: env.api_versions.clone(),
         revision: String::new(),
         policies: platform.policies.clone(),
         serialize: Some(Format::Json),
