@@ -609,3 +609,47 @@ services:
         "{err}"
     );
 }
+
+/// The built-ins keep one instance per module for a chunk of components: only because
+/// they are pure functions of their input. Each component of a 40-component application
+/// (several chunks) renders exactly as it does alone.
+#[test]
+fn built_ins_render_a_component_the_same_alone_and_among_many() {
+    let component = |i: usize| {
+        format!(
+            "    - name: svc-{i}\n      type: webservice\n      properties:\n        image: \
+             nginx:1.{i}\n        ports: [{{port: {}, expose: true}}]\n      traits:\n        \
+             - type: scaler\n          properties: {{replicas: {}}}\n        - type: sidecar\n          \
+             properties: {{name: log-{i}, image: busybox:1.36}}\n        - type: labels\n          \
+             properties: {{index: \"{i}\"}}\n        - type: annotations\n          \
+             properties: {{seen-{}: \"yes\"}}\n        - type: gateway\n          \
+             properties: {{domain: svc-{i}.example.com, http: {{\"/\": {}}}}}\n",
+            8000 + i,
+            i % 5 + 1,
+            i % 7,
+            8000 + i,
+        )
+    };
+    let app = |components: &[usize]| {
+        let mut text = String::from(
+            "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: many\nspec:\n  \
+             components:\n",
+        );
+        for &i in components {
+            text.push_str(&component(i));
+        }
+        text
+    };
+    let all: Vec<usize> = (0..40).collect();
+    let together = without_revision(objects(render_stdin(&app(&all), &[]).ok()));
+    for i in all {
+        let alone = without_revision(objects(render_stdin(&app(&[i]), &[]).ok()));
+        let name = format!("svc-{i}");
+        let among: Vec<Value> = together
+            .iter()
+            .filter(|o| o["metadata"]["labels"]["app.oam.dev/component"] == name.as_str())
+            .cloned()
+            .collect();
+        assert_eq!(alone, among, "component {name}");
+    }
+}
