@@ -133,7 +133,32 @@ impl Default for MergeOptions {
     }
 }
 
-/// Applies `patch` to `target` on behalf of `owner` (e.g. `trait "scaler"`).
+/// Applies `patch` to `target` on behalf of `owner` (e.g. `trait "scaler"`), recording in
+/// `owners` who set what, so that a later patch that sets a field differently is a
+/// conflict naming both parties. Lists Kubernetes keys (containers by `name`, ports by
+/// `containerPort`...) merge by key.
+///
+/// ```
+/// use kiln::patch::{apply, Owners, Patch};
+/// use serde_json::json;
+///
+/// let mut deployment = json!({"spec": {"template": {"spec": {"containers": [
+///     {"name": "app", "image": "nginx:1.27"}
+/// ]}}}});
+/// let mut owners = Owners::new("component type \"webservice\"");
+/// let sidecar = Patch::Merge(json!({"spec": {"template": {"spec": {"containers": [
+///     {"name": "log", "image": "busybox:1.36"}
+/// ]}}}}));
+/// apply(&mut deployment, &sidecar, "trait \"sidecar\"", &mut owners)?;
+/// assert_eq!(deployment["spec"]["template"]["spec"]["containers"][1]["name"], "log");
+///
+/// let other = Patch::Merge(json!({"spec": {"template": {"spec": {"containers": [
+///     {"name": "app", "image": "nginx:1.28"}
+/// ]}}}}));
+/// let conflict = apply(&mut deployment, &other, "trait \"pin\"", &mut owners).unwrap_err();
+/// assert!(conflict.to_string().contains("component type \"webservice\" sets \"nginx:1.27\""));
+/// # Ok::<(), kiln::patch::PatchError>(())
+/// ```
 pub fn apply(
     target: &mut Value,
     patch: &Patch,

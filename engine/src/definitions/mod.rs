@@ -529,7 +529,7 @@ impl Registry {
             .load(name, &entry.bytes, entry.digest, entry.precompiled)
             .map_err(|message| Error::Definition {
                 module: format!("{name} ({})", entry.origin),
-                message,
+                message: message.to_string(),
             })?;
         if module.metadata.name != name || Kind::from(module.metadata.kind) != entry.kind {
             return Err(Error::Definition {
@@ -607,7 +607,7 @@ fn load_module(
     };
     let mut module = sandbox
         .load(stem, bytes, Some(digest), None)
-        .map_err(refuse)?;
+        .map_err(|e| refuse(e.to_string()))?;
     let name = module.metadata.name.clone();
     if let Some(pinned) = pinned.filter(|pinned| *pinned != name) {
         return Err(refuse(format!(

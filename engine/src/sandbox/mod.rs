@@ -110,6 +110,36 @@ pub struct Precompiled {
     pub artifact: &'static [u8],
 }
 
+/// Why a definition module did not load. The module's origin is the caller's to add.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// Its imports or exports are not a definition's ([`ALLOWED_IMPORTS`]), or the bytes
+    /// are not a component: checked before anything is compiled where possible.
+    #[error("{0}")]
+    Interface(String),
+    /// wasmtime could not compile or load it.
+    #[error("not a valid WebAssembly component: {0}")]
+    Invalid(String),
+    /// Its imports do not match what the linker offers.
+    #[error("cannot be linked: {0}")]
+    Link(String),
+    /// Its exports are not the `kiln:definition@0.1.0` world's.
+    #[error("does not implement the kiln:definition@0.1.0 world: {0}")]
+    World(String),
+    /// `describe` broke a sandbox limit.
+    #[error("describe exceeded its {limit} limit ({detail})")]
+    DescribeLimit { limit: Limit, detail: String },
+    /// `describe` trapped.
+    #[error("describe {0}")]
+    DescribeTrap(String),
+    /// `describe` returned more than the output limit.
+    #[error("describe returned {0} bytes")]
+    DescribeOutput(usize),
+    /// Two `describe` calls disagreed.
+    #[error("describes itself differently from one call to the next")]
+    Inconsistent,
+}
+
 /// A definition compiled and ready to instantiate.
 pub struct Module {
     /// The name it is registered under.
@@ -230,7 +260,7 @@ impl Sandbox {
         bytes: &[u8],
         digest: Option<[u8; 32]>,
         precompiled: Option<Precompiled>,
-    ) -> Result<Module, String> {
+    ) -> Result<Module, LoadError> {
         let digest = digest.unwrap_or_else(|| sha256(bytes));
         let builtin = precompiled.is_some();
         let embedded = precompiled
@@ -249,25 +279,20 @@ impl Sandbox {
             {
                 Some(component) => Ok(component),
                 None => {
-                    interface::check_imports(bytes)?;
+                    interface::check_imports(bytes).map_err(LoadError::Interface)?;
                     self.compile(&digest, bytes)
                 }
             },
         }
         // wasmtime's first line says what is wrong; the rest is a dump of the bytes.
-        .map_err(|e| {
-            format!(
-                "not a valid WebAssembly component: {}",
-                first_line(&format!("{e:#}"))
-            )
-        })?;
-        interface::check_component(&self.engine, &component)?;
+        .map_err(|e| LoadError::Invalid(first_line(&format!("{e:#}")).to_string()))?;
+        interface::check_component(&self.engine, &component).map_err(LoadError::Interface)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
-            .map_err(|e| format!("cannot be linked: {e:#}"))?;
-        let pre = bindings::DefinitionPre::new(pre)
-            .map_err(|e| format!("does not implement the kiln:definition@0.1.0 world: {e:#}"))?;
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let pre =
+            bindings::DefinitionPre::new(pre).map_err(|e| LoadError::World(format!("{e:#}")))?;
         let mut module = Module {
             name: name.to_string(),
             metadata: placeholder_metadata(name),
@@ -294,7 +319,7 @@ impl Sandbox {
         if !builtin && own != limits {
             let again = self.describe(&module, own)?;
             if metadata_to_json(&again) != metadata_to_json(&module.metadata) {
-                return Err("describes itself differently from one call to the next".into());
+                return Err(LoadError::Inconsistent);
             }
         }
         if let Some(cache) = &self.cache {
@@ -312,20 +337,18 @@ impl Sandbox {
     }
 
     /// What `module` describes itself as, asked under `limits`.
-    fn describe(&self, module: &Module, limits: &Limits) -> Result<wit::Metadata, String> {
+    fn describe(&self, module: &Module, limits: &Limits) -> Result<wit::Metadata, LoadError> {
         let metadata = self
             .call_fresh(module, limits, |definition, store| {
                 definition.call_describe(store)
             })
             .map_err(|e| match e {
-                CallError::Limit { limit, detail } => {
-                    format!("describe exceeded its {limit} limit ({detail})")
-                }
-                CallError::Trap { message, .. } => format!("describe {message}"),
+                CallError::Limit { limit, detail } => LoadError::DescribeLimit { limit, detail },
+                CallError::Trap { message, .. } => LoadError::DescribeTrap(message),
             })?;
         let size = metadata.parameter_schema.len() + metadata.description.len();
         if size > limits.output {
-            return Err(format!("describe returned {size} bytes"));
+            return Err(LoadError::DescribeOutput(size));
         }
         Ok(metadata)
     }
