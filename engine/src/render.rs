@@ -772,6 +772,9 @@ fn flatten_lists(drafts: impl Iterator<Item = Draft>, site: &Site) -> Result<Vec
 /// is merged into the first by the host's strategic merge, and a field the two set
 /// differently is a conflict naming both producers. The first keeps its place and origin.
 fn merge_same_identity(drafts: Vec<Draft>, namespace: &str, site: &Site) -> Result<Vec<Draft>> {
+    if drafts.len() < 2 {
+        return Ok(drafts);
+    }
     let mut out: Vec<Draft> = Vec::with_capacity(drafts.len());
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for draft in drafts {
