@@ -726,15 +726,24 @@ impl ComponentJob<'_> {
 }
 
 /// Replaces every object that Argo CD would read as a list by its items, as Argo CD does:
-/// it applies the items of any object whose `items` is an array one by one
-/// (`reposerver/repository/repository.go`, `GenerateManifests`: `if obj.IsList()` then
-/// `EachListItem`; apimachinery's `Unstructured.IsList` is exactly "`items` is an array").
-/// Left wrapped, the items would reach the cluster without Kiln's labels and unseen by the
-/// platform's policies. Each item becomes an object of its own with the list's origin; an
-/// item that is not an object, or is a list again, is refused.
+/// it applies the items of any object whose `items` is an array one by one, and drops one
+/// whose `items` is null and that has no `spec` or `status`
+/// (`reposerver/repository/repository.go`, `GenerateManifests`: `case obj.IsList():` then
+/// `EachListItem`, `case isNullList(obj): // noop`; apimachinery's `Unstructured.IsList`
+/// is exactly "`items` is an array"). Left wrapped, the items would reach the cluster
+/// without Kiln's labels and unseen by the platform's policies. Each item becomes an
+/// object of its own with the list's origin; an item that is not an object, or is a list
+/// again, is refused.
 fn flatten_lists(drafts: impl Iterator<Item = Draft>, site: &Site) -> Result<Vec<Draft>> {
     let mut out = Vec::new();
     for draft in drafts {
+        let object = &draft.object;
+        let null_list = matches!(object.get("items"), Some(Value::Null))
+            && object.get("spec").is_none()
+            && object.get("status").is_none();
+        if null_list {
+            continue;
+        }
         let Some(Value::Array(items)) = draft.object.get("items") else {
             out.push(draft);
             continue;

@@ -530,7 +530,11 @@ services:
           - apiVersion: v1
             kind: ConfigMap
             metadata: { name: two }
+      - apiVersion: v1
+        kind: ConfigMapList
+        items: null
 "#;
+    // The null list is dropped, as Argo CD drops it (`isNullList`).
     let objects = objects(render_stdin(app, &[]).ok());
     assert_eq!(objects.len(), 2, "{objects:#?}");
     for (object, name) in objects.iter().zip(["one", "two"]) {
