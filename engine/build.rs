@@ -208,6 +208,7 @@ fn rerun_if_changed(root: &Path, traits: &Path, guests: &[String]) {
     for path in paths {
         println!("cargo::rerun-if-changed={}", path.display());
     }
+    println!("cargo::rerun-if-env-changed=CARGO_HOME");
 }
 
 /// Fails early, with the fix, when the wasm target is not installed.
@@ -263,6 +264,16 @@ fn build_guests(traits: &Path, target_dir: &Path) {
     ] {
         cmd.env_remove(var);
     }
+    // The same sources give the same bytes wherever they are checked out: panic locations
+    // would otherwise embed the checkout's and the registry's absolute paths, and the
+    // built-ins' digests (which name them in caches, locks and the content revision of
+    // every rendered object) would depend on the directory Kiln was built in.
+    let root = traits.parent().unwrap_or(traits);
+    let mut flags = vec![format!("--remap-path-prefix={}=/kiln", root.display())];
+    if let Some(cargo_home) = cargo_home() {
+        flags.push(format!("--remap-path-prefix={}=/cargo", cargo_home.display()));
+    }
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
     let out = cmd.output().expect("run cargo for the guest crates");
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -272,4 +283,11 @@ fn build_guests(traits: &Path, target_dir: &Path) {
         println!("cargo::error=building the built-in definitions in traits/ failed (see above)");
         std::process::exit(0);
     }
+}
+
+/// Cargo's home (`CARGO_HOME`, or `~/.cargo`), where the registry's sources are.
+fn cargo_home() -> Option<PathBuf> {
+    env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
 }
