@@ -52,6 +52,7 @@ fn main() {
 
     link_position_dependent();
     let guests = guest_crates(&traits);
+    let sources = sources_digest(&root, &traits, &guests);
     rerun_if_changed(&root, &traits, &guests);
     check_target();
 
@@ -83,6 +84,11 @@ fn main() {
             fs::write(&embedded, &bytes).expect("write OUT_DIR");
         }
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        let source: [u8; 32] = Sha256::new()
+            .chain_update(sources)
+            .chain_update(name.as_bytes())
+            .finalize()
+            .into();
         let artifact = precompile(&engine, &engine_key, &out_dir, &file, &bytes, &digest);
         // The artifact goes into the executable's text, page-aligned: the sandbox runs it
         // where the binary is mapped, without a copy (see `sandbox::code`).
@@ -97,7 +103,7 @@ fn main() {
              PageAligned(*include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{artifact}\")));\n"
         ));
         table.push_str(&format!(
-            "    Builtin {{ name: {name:?}, kind: Kind::{kind}, digest: {digest:?}, \
+            "    Builtin {{ name: {name:?}, kind: Kind::{kind}, digest: {digest:?}, source: {source:?}, \
              bytes: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{file}\")), \
              precompiled: &{artifact_static}.0 }},\n"
         ));
@@ -271,7 +277,10 @@ fn build_guests(traits: &Path, target_dir: &Path) {
     let root = traits.parent().unwrap_or(traits);
     let mut flags = vec![format!("--remap-path-prefix={}=/kiln", root.display())];
     if let Some(cargo_home) = cargo_home() {
-        flags.push(format!("--remap-path-prefix={}=/cargo", cargo_home.display()));
+        flags.push(format!(
+            "--remap-path-prefix={}=/cargo",
+            cargo_home.display()
+        ));
     }
     cmd.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
     let out = cmd.output().expect("run cargo for the guest crates");
@@ -290,4 +299,59 @@ fn cargo_home() -> Option<PathBuf> {
     env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+}
+
+/// sha256 of the standard library's sources (every guest crate, the SDK and its WIT, the
+/// guests' lock file), by path relative to the repository: what the built-ins are built
+/// from, the same wherever the repository is checked out (their compiled bytes are not:
+/// cargo's metadata hashes include the checkout's path).
+fn sources_digest(root: &Path, traits: &Path, guests: &[String]) -> [u8; 32] {
+    // The inputs `rerun_if_changed` names: what a change of rebuilds the built-ins.
+    let mut files = vec![
+        traits.join("Cargo.toml"),
+        traits.join("Cargo.lock"),
+        root.join("sdk/Cargo.toml"),
+    ];
+    files.extend(guests.iter().map(|g| traits.join(g).join("Cargo.toml")));
+    let dirs = guests
+        .iter()
+        .map(|g| traits.join(g).join("src"))
+        .chain([root.join("sdk/src"), root.join("sdk/wit")]);
+    for dir in dirs {
+        collect_files(&dir, &mut files);
+    }
+    let mut relative: Vec<(String, PathBuf)> = files
+        .into_iter()
+        .map(|f| {
+            let name = f.strip_prefix(root).unwrap_or(&f).display().to_string();
+            (name, f)
+        })
+        .collect();
+    relative.sort();
+    let mut hash = Sha256::new();
+    for (name, path) in relative {
+        let bytes = fs::read(&path).unwrap_or_default();
+        hash.update((name.len() as u64).to_le_bytes());
+        hash.update(name.as_bytes());
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(&bytes);
+    }
+    hash.finalize().into()
+}
+
+/// Every file under `dir`, but build outputs (`target/`).
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if entry.file_name() != "target" {
+                collect_files(&path, out);
+            }
+        } else {
+            out.push(path);
+        }
+    }
 }

@@ -550,7 +550,7 @@ fn definition_digests(inputs: &RevisionInputs) -> Vec<(String, [u8; 32])> {
             let digest = external
                 .get(name)
                 .copied()
-                .or_else(|| BUILTINS.iter().find(|b| b.name == name).map(|b| b.digest))?;
+                .or_else(|| BUILTINS.iter().find(|b| b.name == name).map(|b| b.source))?;
             Some((name.to_string(), digest))
         })
         .collect()

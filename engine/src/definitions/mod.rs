@@ -124,6 +124,10 @@ pub struct Builtin {
     pub kind: Kind,
     /// sha256 of `bytes`, computed at build time.
     pub digest: [u8; 32],
+    /// sha256 of the sources it is built from and its name: unlike `digest`, the same
+    /// wherever Kiln is built (see `engine/build.rs`), so it names the built-in in the
+    /// content revision of rendered objects.
+    pub source: [u8; 32],
     pub bytes: &'static [u8],
     /// `bytes` compiled at build time for the engine [`BUILTIN_ENGINE_KEY`] names.
     pub precompiled: &'static [u8],
