@@ -245,31 +245,7 @@ impl Registry {
     /// Adds every `*.wasm` in `dir`. A name that is already defined is an error, unless
     /// it is a built-in and `allow_override` is set.
     pub fn add_dir(&mut self, sandbox: &Sandbox, dir: &Path, allow_override: bool) -> Result<()> {
-        let io = |source| Error::Io {
-            path: dir.to_path_buf(),
-            error: source,
-        };
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(io)?
-            .map(|entry| entry.map(|e| e.path()))
-            .collect::<std::io::Result<_>>()
-            .map_err(io)?;
-        paths.retain(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file());
-        paths.sort();
-        let sizes = paths
-            .iter()
-            .map(|p| {
-                let size = std::fs::metadata(p)
-                    .map(|m| m.len())
-                    .map_err(|error| Error::Io {
-                        path: p.clone(),
-                        error,
-                    })?;
-                Ok((p.display().to_string(), size))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        check_directory(&dir.display().to_string(), &sizes)?;
-        let files = paths
+        let files = definition_files(dir)?
             .iter()
             .map(|path| Ok((path.display().to_string(), read_module_file(path)?)))
             .collect::<Result<Vec<_>>>()?;
@@ -560,6 +536,31 @@ impl Entry {
             .filter(|(id, _)| *id == sandbox.id())
             .map(|(_, module)| module)
     }
+}
+
+/// The `*.wasm` files of `dir`, sorted, after [`check_directory`] has passed their count
+/// and sizes: nothing is read yet.
+pub fn definition_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| Error::Io { path, error }
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .map_err(io(dir))?;
+    paths.retain(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file());
+    paths.sort();
+    let sizes = paths
+        .iter()
+        .map(|p| {
+            let size = std::fs::metadata(p).map_err(io(p))?.len();
+            Ok((p.display().to_string(), size))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    check_directory(&dir.display().to_string(), &sizes)?;
+    Ok(paths)
 }
 
 fn read_module_file(path: &Path) -> Result<Vec<u8>> {

@@ -590,33 +590,15 @@ fn add_each(
     dir: &Path,
     allow_override: bool,
 ) -> Vec<FileOutcome> {
-    let mut files = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
-            .collect::<Vec<_>>(),
+    let files = match kiln::definitions::definition_files(dir) {
+        Ok(files) => files,
         Err(e) => {
             return vec![FileOutcome {
                 file: dir.display().to_string(),
-                result: Err(format!("{}: {e}", dir.display())),
+                result: Err(e.to_string()),
             }];
         }
     };
-    files.sort();
-    // Counted and sized before a byte is read, as for `-d` everywhere.
-    let sizes: Vec<(String, u64)> = files
-        .iter()
-        .map(|p| {
-            let size = std::fs::metadata(p).map_or(0, |m| m.len());
-            (p.display().to_string(), size)
-        })
-        .collect();
-    if let Err(e) = kiln::definitions::check_directory(&dir.display().to_string(), &sizes) {
-        return vec![FileOutcome {
-            file: dir.display().to_string(),
-            result: Err(e.to_string()),
-        }];
-    }
     files
         .into_iter()
         .map(|path| {
