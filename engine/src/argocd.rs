@@ -22,12 +22,36 @@ use crate::app::yaml::{self, Segment};
 use crate::app::{APP_FILE_NAMES, Application, MAX_FILE_BYTES, Text};
 use crate::definitions::{BUILTINS, Registry};
 use crate::error::{Error, Result, Site};
+use crate::manifest::Object;
 use crate::platform::Action;
 use crate::render::RenderOptions;
 
 /// The application annotation that lets it render zero objects (an empty success makes
 /// Argo CD prune everything, so it must be asked for).
 pub const ALLOW_EMPTY_ANNOTATION: &str = "kiln.dev/allow-empty";
+
+/// Refuses an application that renders no objects unless it carries
+/// [`ALLOW_EMPTY_ANNOTATION`]: an empty success makes Argo CD prune everything the
+/// application had deployed.
+pub fn refuse_empty(app: &Application, objects: &[Object]) -> Result<()> {
+    let allowed = app
+        .annotations
+        .get(ALLOW_EMPTY_ANNOTATION)
+        .is_some_and(|v| v == "true");
+    if objects.is_empty() && !allowed {
+        return Err(Error::Invalid {
+            site: Box::new(Site {
+                file: Some(app.source.file.clone()),
+                ..Site::default()
+            }),
+            message: format!(
+                "the application renders no objects, which would make Argo CD prune \
+                 everything; annotate it with {ALLOW_EMPTY_ANNOTATION}: \"true\" if that is intended"
+            ),
+        });
+    }
+    Ok(())
+}
 
 /// What Argo CD tells a plugin, read from its environment.
 #[derive(Debug, Clone, Default, PartialEq)]

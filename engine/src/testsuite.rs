@@ -65,13 +65,14 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::app::Source;
 use crate::app::parse_field;
 use crate::app::yaml::{Node, NodeValue, Position};
-use crate::app::{Application, Source};
 use crate::definitions::{Origin, Registry};
 use crate::error::{Error, Result, Site};
 use crate::guardrails::Violation;
 use crate::manifest::{self, Format};
+use crate::pipeline::{self, Input, Request, Revision};
 use crate::platform::{Lock, Platform, PolicySettings, PolicyUse, policy_uses};
 use crate::render::{self, ClusterVersion, RenderOptions};
 use crate::sandbox::Sandbox;
@@ -815,9 +816,6 @@ fn render_case(
     case: &Case,
     source: Source,
 ) -> Result<(render::Rendered, String)> {
-    let app = Application::from_source(source, &|name: &str| registry.is_trait(name))?;
-    let selected = crate::environment::select_environment(app, case.context.env.as_deref())?;
-    let app = selected.app;
     let cluster_version = match &case.context.cluster_version {
         Some(text) => text
             .parse::<ClusterVersion>()
@@ -827,20 +825,28 @@ fn render_case(
             })?,
         None => render::DEFAULT_CLUSTER_VERSION,
     };
-    let options = RenderOptions {
-        namespace: case.context.namespace.clone(),
-        cluster_version,
-        api_versions: case.context.api_versions.clone(),
-        revision: case.context.revision.clone().unwrap_or_default(),
-        policies: match &case.policies {
-            Some(own) => platform.fixed_policies.iter().chain(own).cloned().collect(),
-            None => platform.platform.policies.clone(),
+    let request = Request {
+        environment: case.context.env.clone(),
+        revision: Revision::Fixed(case.context.revision.clone().unwrap_or_default()),
+        options: RenderOptions {
+            namespace: case.context.namespace.clone(),
+            cluster_version,
+            api_versions: case.context.api_versions.clone(),
+            revision: String::new(),
+            policies: match &case.policies {
+                Some(own) => platform.fixed_policies.iter().chain(own).cloned().collect(),
+                None => platform.platform.policies.clone(),
+            },
+            serialize: None,
         },
-        serialize: None,
+        ..Request::default()
     };
-    let mut rendered = crate::pipeline::render_app(sandbox, registry, &app, &options)?;
-    rendered.warnings.extend(selected.warnings);
-    Ok((rendered, app.name))
+    let output = pipeline::render(sandbox, registry, Input::Source(source), &request)?;
+    let rendered = render::Rendered {
+        objects: output.objects,
+        warnings: output.warnings,
+    };
+    Ok((rendered, output.app.name))
 }
 
 /// Checks a failed render against what the case expected of failure.
