@@ -25,22 +25,6 @@ mod engine_config;
 
 const TARGET: &str = "wasm32-wasip2";
 
-/// Links the `kiln` binary as a position-dependent executable on Linux (glibc). A PIE
-/// applies its ~48,000 relative relocations at every start, writing, and so copying, every
-/// page of `.data.rel.ro`: ~1 ms and ~190 page faults of a one-component render that takes
-/// ~8 ms (docs/performance.md). Shared libraries, heap, stack and the modules' code stay at
-/// random addresses; only the executable's image is fixed, as in Argo CD's own Go binaries.
-/// `KILN_PIE=1` at build time keeps the platform's default PIE.
-fn link_position_dependent() {
-    println!("cargo::rerun-if-env-changed=KILN_PIE");
-    let target = |key: &str| env::var(key).unwrap_or_default();
-    let linux_gnu =
-        target("CARGO_CFG_TARGET_OS") == "linux" && target("CARGO_CFG_TARGET_ENV") == "gnu";
-    if linux_gnu && env::var_os("KILN_PIE").is_none() {
-        println!("cargo::rustc-link-arg-bins=-no-pie");
-    }
-}
-
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let root = manifest_dir
@@ -50,7 +34,6 @@ fn main() {
     let traits = root.join("traits");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
 
-    link_position_dependent();
     let guests = guest_crates(&traits);
     let sources = sources_digest(&root, &traits, &guests);
     rerun_if_changed(&root, &traits, &guests);

@@ -26,19 +26,26 @@
 //!   [`patch`]; lists flattened and objects of one identity merged;
 //! - [`guardrails`]: the platform's policies check, and may mutate, the final object set;
 //!   a denial fails the render listing every violation;
-//! - [`pipeline`]: a render, whole (components, then guardrails);
-//! - [`argocd`] (the Config Management Plugin contract) and [`testsuite`] (`kiln test`
-//!   files) are its callers, with the binary.
+//! - [`argocd`]: the Config Management Plugin's contract — Argo CD's environment and
+//!   parameters, the confined repository copy, the content revision label;
+//! - [`pipeline`]: what a render is, said once — read, parameters, environment, revision,
+//!   components, guardrails — for every caller: [`pipeline::render`] of an [`app::Text`] or
+//!   an [`app::Source`] and a [`pipeline::Request`];
+//! - [`testsuite`]: `kiln test` files, run through the [`pipeline`].
+//!
+//! The `kiln` binary is another crate (`cli/`, package `kiln-cli`): it parses the command
+//! line, resolves it into a platform, a sandbox and a registry, and runs one command, each
+//! a file of its own. This crate has no command-line, terminal or allocator dependency.
 //!
 //! ```no_run
-//! use kiln::{app, definitions::Registry, pipeline, sandbox::{Limits, Sandbox}};
+//! use kiln::{app, definitions::Registry, manifest, pipeline, sandbox::{Limits, Sandbox}};
 //!
 //! let sandbox = Sandbox::new(Limits::default(), None)?;
 //! let registry = Registry::builtin();
-//! let source = app::Source::read("examples/hello".as_ref())?;
-//! let application = app::Application::from_source(source, &|n: &str| registry.is_trait(n))?;
-//! let rendered = pipeline::render_app(&sandbox, &registry, &application, &Default::default())?;
-//! print!("{}", kiln::manifest::write(&rendered.objects, kiln::manifest::Format::Yaml, &application.name, false));
+//! let text = app::Text::read("examples/hello".as_ref())?;
+//! let request = pipeline::Request::default();
+//! let output = pipeline::render(&sandbox, &registry, pipeline::Input::Text(text), &request)?;
+//! print!("{}", manifest::write(&output.objects, manifest::Format::Yaml, &output.app.name, false));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

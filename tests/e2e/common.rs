@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("engine/ is in the repository")
+        .expect("cli/ is in the repository")
         .to_path_buf()
 }
 

@@ -11,21 +11,21 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use kiln::app::APP_FILE_NAMES;
-use kiln::definitions::Registry;
-use kiln::manifest::Text;
-use kiln::platform::Platform;
-use kiln::sandbox::Sandbox;
+use kiln::manifest::{Format, Text};
 
-use crate::cli::{Output, OutputFormat, RenderArgs, render_text};
+use crate::output::Output;
 
-/// Renders every application under `args.path`.
+/// Renders one application's text: its output and its warnings.
+pub type RenderText<'a> = dyn Fn(kiln::app::Text) -> kiln::Result<(Text, Vec<String>)> + Sync + 'a;
+
+/// Renders every application under `root` with `render_text`, into one stream or, with
+/// `out_dir`, one file each.
 pub fn render_tree(
-    sandbox: &Sandbox,
-    registry: &Registry,
-    platform: &Platform,
-    args: &RenderArgs,
+    root: &Path,
+    out_dir: Option<&Path>,
+    format: Format,
+    render_text: &RenderText,
 ) -> Result<Output> {
-    let root = Path::new(&args.path);
     let files = kiln::app::find_app_files(root)?;
     if files.is_empty() {
         bail!(
@@ -41,8 +41,7 @@ pub fn render_tree(
     let results: Vec<kiln::Result<(Text, Vec<String>)>> = files
         .par_iter()
         .map(|file| {
-            let result = kiln::app::Text::read(file)
-                .and_then(|text| render_text(sandbox, registry, platform, args, text));
+            let result = kiln::app::Text::read(file).and_then(render_text);
             if let Some(bar) = &progress {
                 bar.inc(1);
             }
@@ -72,9 +71,9 @@ pub fn render_tree(
         warnings.extend(app_warnings);
         rendered.push((file, text));
     }
-    let stdout = match &args.out_dir {
-        Some(out) => write_files(root, out, args.output, &rendered)?.into(),
-        None => one_stream(args.output, rendered),
+    let stdout = match out_dir {
+        Some(out) => write_files(root, out, format, &rendered)?.into(),
+        None => one_stream(format, rendered),
     };
     Ok(Output {
         stdout,
@@ -92,10 +91,10 @@ fn progress_bar(total: usize) -> ProgressBar {
 }
 
 /// Every application's output in path order; YAML documents say which file they come from.
-fn one_stream(format: OutputFormat, rendered: Vec<(&PathBuf, Text)>) -> Text {
+fn one_stream(format: Format, rendered: Vec<(&PathBuf, Text)>) -> Text {
     let mut out = Text::default();
     for (file, text) in rendered {
-        if let OutputFormat::Yaml = format {
+        if let Format::Yaml = format {
             out.push(format!("# Source: {}\n", file.display()));
         }
         out.append(text);
@@ -108,12 +107,12 @@ fn one_stream(format: OutputFormat, rendered: Vec<(&PathBuf, Text)>) -> Text {
 fn write_files(
     root: &Path,
     out: &Path,
-    format: OutputFormat,
+    format: Format,
     rendered: &[(&PathBuf, Text)],
 ) -> Result<String> {
     let extension = match format {
-        OutputFormat::Yaml => "yaml",
-        OutputFormat::Json => "json",
+        Format::Yaml => "yaml",
+        Format::Json => "json",
     };
     let mut written = Vec::new();
     for (file, text) in rendered {

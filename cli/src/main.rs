@@ -5,9 +5,11 @@
 //! Output is all-or-nothing: it is built in memory and written to stdout only when the
 //! whole render succeeded. Errors go to stderr, and the exit code is 1 (2 for bad usage).
 
-mod cli;
+mod args;
+mod commands;
+mod output;
 mod scaffold;
-mod tree;
+mod setup;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -35,9 +37,9 @@ fn return_freed_pages_sooner() {
 
 fn main() -> ExitCode {
     return_freed_pages_sooner();
-    let args = cli::Args::parse();
-    let verbose = args.verbose || std::env::var("KILN_LOG").is_ok_and(|v| v == "debug");
-    match cli::run(args) {
+    let args = args::Args::parse();
+    let verbose = args.flags.verbose || std::env::var("KILN_LOG").is_ok_and(|v| v == "debug");
+    match commands::run(args) {
         Ok(output) => {
             for warning in &output.warnings {
                 eprintln!("{warning}");

@@ -1,0 +1,217 @@
+//! The command line, declared: every command, subcommand and flag, parsed by clap. Nothing
+//! here runs; [`crate::setup`] resolves the flags and [`crate::commands`] runs the command.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use kiln::render::{self, ClusterVersion};
+
+/// Render KubeVela applications to Kubernetes manifests, through definitions that run as
+/// sandboxed WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, about)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub flags: Flags,
+}
+
+/// The options every command takes, resolved once into a platform and a sandbox
+/// ([`crate::setup`]) before the command runs.
+#[derive(Debug, clap::Args)]
+pub struct Flags {
+    /// A directory of definition components (`NAME.wasm`); repeatable.
+    #[arg(short = 'd', long = "definitions", value_name = "DIR", global = true)]
+    pub definitions: Vec<PathBuf>,
+
+    /// Let definitions from -d replace built-ins of the same name.
+    #[arg(long, global = true)]
+    pub override_builtins: bool,
+
+    /// Where compiled modules are cached [default: $XDG_CACHE_HOME/kiln or ~/.cache/kiln].
+    #[arg(long, value_name = "DIR", env = "KILN_CACHE_DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Compile every module afresh and cache nothing.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+
+    /// The platform configuration: sandbox limits, digest pinning and guardrail policies
+    /// (see docs/platform.md). Set it in the Argo CD sidecar's environment, where app
+    /// authors cannot change it.
+    #[arg(long, value_name = "FILE", env = "KILN_PLATFORM", global = true)]
+    pub platform: Option<PathBuf>,
+
+    /// Wall-clock limit of one definition call, in milliseconds [default: 5000, or the
+    /// platform's].
+    #[arg(long, value_name = "MS", global = true)]
+    pub time_limit_ms: Option<u64>,
+
+    /// Linear-memory limit of one definition instance, in MiB [default: 256, or the
+    /// platform's].
+    #[arg(long, value_name = "MIB", global = true)]
+    pub memory_limit_mib: Option<usize>,
+
+    /// Fuel (instructions) of one definition call: a deterministic limit [default: off, or
+    /// the platform's].
+    #[arg(long, value_name = "N", global = true)]
+    pub fuel: Option<u64>,
+
+    /// Size cap of the compiled-module cache, e.g. 512Mi; least recently used artifacts are
+    /// evicted beyond it [default: 512Mi, or the platform's `limits.cacheSize`].
+    #[arg(long, value_name = "SIZE", env = "KILN_CACHE_MAX", global = true,
+          value_parser = kiln::platform::parse_size)]
+    pub cache_max: Option<u64>,
+
+    /// Say more: a trapped definition's wasm backtrace (also `KILN_LOG=debug`).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render an application file to Kubernetes manifests on stdout.
+    Render(RenderArgs),
+    /// List or describe the available definitions.
+    #[command(subcommand)]
+    Definitions(DefinitionsCommand),
+    /// The Argo CD Config Management Plugin commands (run by argocd-cmp-server).
+    #[command(subcommand)]
+    Argocd(ArgocdCommand),
+    /// Manage the compiled-module cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// Run test files (`*.test.yaml`) for definitions and policies in the sandbox.
+    Test(TestArgs),
+    /// Scaffold a new definition crate with one passing test.
+    New(NewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Test files, or directories searched for `*.test.yaml`.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// Write snapshot files instead of comparing against them.
+    #[arg(long)]
+    pub update: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    /// What to scaffold.
+    #[arg(value_enum)]
+    pub kind: NewKind,
+
+    /// The definition's name (lowercase letters, digits and '-'); also the crate's
+    /// directory.
+    pub name: String,
+
+    /// Where the Kiln SDK is: a path to its crate [default: the SDK this kiln was built
+    /// with].
+    #[arg(long, value_name = "PATH")]
+    pub sdk: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum NewKind {
+    Trait,
+    Workload,
+    Policy,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArgocdCommand {
+    /// Render the app in the current directory as a JSON object stream, from Argo CD's
+    /// environment (plugin.yaml's `generate`).
+    Generate,
+    /// Print the parameter announcements of the app in the current directory
+    /// (plugin.yaml's `parameters.dynamic`).
+    Parameters,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Compile every definition into the cache, e.g. while building a container image.
+    /// Best effort: a definition that does not load is reported on stderr and skipped, and
+    /// the command still exits 0 (`kiln definitions check` is the gate that fails).
+    Warm,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// The application file, a directory holding one (vela.yaml, vela.json, Appfile,
+    /// app.yaml), or - for stdin.
+    #[arg(default_value = ".")]
+    pub path: String,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Yaml)]
+    pub output: OutputFormat,
+
+    /// Namespace of the objects (overrides the application's).
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+
+    /// Kubernetes version to render for, e.g. 1.29 (picks API versions).
+    #[arg(long, value_name = "X.Y", env = "KUBE_VERSION", default_value_t = render::DEFAULT_CLUSTER_VERSION)]
+    pub cluster_version: ClusterVersion,
+
+    /// API versions the cluster serves, comma-separated (`apps/v1,networking.k8s.io/v1,...`;
+    /// Argo CD's form with kinds is accepted). Definitions pick API versions from it.
+    #[arg(long, value_name = "LIST", env = "KUBE_API_VERSIONS")]
+    pub api_versions: Option<String>,
+
+    /// Add `vela dry-run`'s comment headers (YAML only), to diff against KubeVela.
+    #[arg(long)]
+    pub vela_headers: bool,
+
+    /// The environment to render: a `deploy` step of the workflow (or a topology policy),
+    /// whose override and topology policies apply.
+    #[arg(long, value_name = "NAME", env = "KILN_ENV")]
+    pub env: Option<String>,
+
+    /// Render every application under the directory PATH (a monorepo), in parallel: one
+    /// stream in path order, or one file per application with --out-dir.
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// With --recursive: write `<OUT>/<app's directory>.yaml` (or `.json`) per application
+    /// instead of one stream.
+    #[arg(long, value_name = "OUT")]
+    pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    /// A YAML stream.
+    Yaml,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DefinitionsCommand {
+    /// One line per definition: name, kind, origin, description.
+    List,
+    /// A definition's parameters, with types, defaults and descriptions.
+    Show {
+        /// The definition's name.
+        name: String,
+    },
+    /// Pin the definitions in DIR: write DIR/kiln.lock with each one's sha256, for the
+    /// platform configuration's `lock:`.
+    Lock {
+        /// A directory of definition components.
+        dir: PathBuf,
+    },
+    /// Load every `*.wasm` in DIR as a render would, and report each one that fails; exits
+    /// 1 if any does. For a platform team's CI, before the definitions ship.
+    Check {
+        /// A directory of definition components.
+        dir: PathBuf,
+    },
+}

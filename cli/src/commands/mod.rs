@@ -1,0 +1,41 @@
+//! One module per command, each a `run` function over what [`crate::setup`] resolved.
+
+mod argocd;
+mod cache;
+mod definitions;
+mod new;
+mod render;
+mod test;
+mod tree;
+
+use anyhow::Result;
+
+use crate::args::{Args, CacheCommand, Command, DefinitionsCommand};
+use crate::output::Output;
+use crate::setup::Setup;
+
+/// Runs the command `args` name.
+pub fn run(args: Args) -> Result<Output> {
+    let flags = &args.flags;
+    match &args.command {
+        Command::New(new_args) => new::run(new_args),
+        // Best effort from the start: a broken platform file must not fail it either.
+        Command::Cache(CacheCommand::Warm) => Ok(cache::warm(flags)),
+        // A sandbox and registry per test file (with the -d directories).
+        Command::Test(test_args) => test::run(flags, test_args),
+        Command::Render(render_args) => render::run(Setup::new(flags)?, flags, render_args),
+        Command::Definitions(DefinitionsCommand::List) => {
+            definitions::list(Setup::new(flags)?, flags)
+        }
+        Command::Definitions(DefinitionsCommand::Show { name }) => {
+            definitions::show(Setup::new(flags)?, flags, name)
+        }
+        Command::Definitions(DefinitionsCommand::Lock { dir }) => {
+            definitions::lock(Setup::new(flags)?, flags, dir)
+        }
+        Command::Definitions(DefinitionsCommand::Check { dir }) => {
+            definitions::check(Setup::new(flags)?, flags, dir)
+        }
+        Command::Argocd(command) => argocd::run(Setup::new(flags)?, flags, command),
+    }
+}

@@ -1,0 +1,112 @@
+//! `kiln render [PATH]`: one application file (or stdin) to a YAML or JSON stream, or with
+//! `--recursive` every application of a tree ([`super::tree`]).
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use kiln::app::Text;
+use kiln::definitions::Registry;
+use kiln::manifest::{self, Format};
+use kiln::pipeline::{self, Input, Request, Revision};
+use kiln::render::{self, RenderOptions};
+use kiln::sandbox::Sandbox;
+
+use crate::args::{Flags, OutputFormat, RenderArgs};
+use crate::commands::tree;
+use crate::output::Output;
+use crate::setup::Setup;
+
+/// Renders what `args` name with the built-ins and the `-d` definitions.
+pub fn run(setup: Setup, flags: &Flags, args: &RenderArgs) -> Result<Output> {
+    let registry = setup.registry(flags)?;
+    setup.platform.check_names(&registry)?;
+    let request = request(args, &setup);
+    let output = render(&setup.sandbox, &registry, args, &request);
+    setup.finish(registry, output)
+}
+
+/// The request the flags make: the platform's policies, the cluster, the environment.
+fn request(args: &RenderArgs, setup: &Setup) -> Request {
+    Request {
+        environment: args.env.clone(),
+        // The label Argo CD's `kiln argocd generate` gives the same inputs; `vela dry-run`
+        // prints an empty one, which the KubeVela diff mode keeps.
+        revision: if args.vela_headers {
+            Revision::Fixed(String::new())
+        } else {
+            Revision::Content
+        },
+        options: RenderOptions {
+            namespace: args.namespace.clone(),
+            cluster_version: args.cluster_version,
+            api_versions: args
+                .api_versions
+                .as_deref()
+                .map(render::parse_api_versions)
+                .unwrap_or_default(),
+            revision: String::new(),
+            policies: setup.platform.policies.clone(),
+            serialize: Some(format(args.output)),
+        },
+        ..Request::default()
+    }
+}
+
+fn format(output: OutputFormat) -> Format {
+    match output {
+        OutputFormat::Yaml => Format::Yaml,
+        OutputFormat::Json => Format::Json,
+    }
+}
+
+fn render(
+    sandbox: &Sandbox,
+    registry: &Registry,
+    args: &RenderArgs,
+    request: &Request,
+) -> Result<Output> {
+    let format = format(args.output);
+    let render_text = |text: Text| -> kiln::Result<(manifest::Text, Vec<String>)> {
+        let output = pipeline::render(sandbox, registry, Input::Text(text), request)?;
+        let text = manifest::into_text(output.objects, format, &output.app.name, args.vela_headers);
+        Ok((text, output.warnings))
+    };
+    if args.recursive {
+        let root = Path::new(&args.path);
+        return tree::render_tree(root, args.out_dir.as_deref(), format, &render_text);
+    }
+    if args.out_dir.is_some() {
+        bail!("--out-dir writes one file per application: it needs --recursive");
+    }
+    let text = if args.path == "-" {
+        read_stdin()?
+    } else {
+        Text::read(Path::new(&args.path))?
+    };
+    let (stdout, warnings) = render_text(text)?;
+    Ok(Output {
+        stdout,
+        warnings,
+        failed: false,
+    })
+}
+
+/// The application on stdin, up to the size limit of an application file.
+fn read_stdin() -> Result<Text> {
+    let mut text = String::new();
+    std::io::stdin()
+        .take(kiln::app::MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .context("reading the application from stdin")?;
+    if text.len() as u64 > kiln::app::MAX_FILE_BYTES {
+        bail!(
+            "<stdin>: the application is larger than {} bytes",
+            kiln::app::MAX_FILE_BYTES
+        );
+    }
+    Ok(Text {
+        file: "<stdin>".into(),
+        text,
+    })
+}
