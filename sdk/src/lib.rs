@@ -49,6 +49,7 @@
 mod context;
 mod error;
 mod output;
+mod parameters;
 mod policy;
 #[doc(hidden)]
 pub mod runtime;

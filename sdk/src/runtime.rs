@@ -54,7 +54,7 @@ fn metadata<P: JsonSchema>(facts: Facts, kind: wit::Kind) -> wit::Metadata {
         kind,
         version: facts.version.into(),
         description: facts.description.into(),
-        parameter_schema: crate::testing::schema_of::<P>().to_string(),
+        parameter_schema: crate::parameters::schema_of::<P>().to_string(),
         applies_to: strings(facts.applies_to),
         conflicts_with: strings(facts.conflicts_with),
         workload_type: facts.workload_type.map(Into::into),
@@ -66,7 +66,7 @@ pub fn render_trait<P: DeserializeOwned>(
     render: &impl Fn(P, &TraitContext) -> crate::Result<TraitOutput>,
     request: wit::RenderRequest,
 ) -> Result<wit::RenderResponse, Diagnostics> {
-    let params = parameters(&request.parameters).map_err(diagnostics)?;
+    let params = crate::parameters::parse(&request.parameters).map_err(diagnostics)?;
     // Parsed only if the trait reads them (see `LazyJson`).
     let workload = match request.workload {
         Some(text) => LazyJson::from_text(text),
@@ -104,7 +104,7 @@ pub fn render_workload<P: DeserializeOwned>(
     render: &impl Fn(P, &Context) -> crate::Result<WorkloadOutput>,
     request: wit::RenderRequest,
 ) -> Result<wit::RenderResponse, Diagnostics> {
-    let params = parameters(&request.parameters).map_err(diagnostics)?;
+    let params = crate::parameters::parse(&request.parameters).map_err(diagnostics)?;
     let out = render(params, &context(request.context)).map_err(diagnostics)?;
     Ok(wit::RenderResponse {
         output: Some(json_text(&out.output)),
@@ -120,7 +120,7 @@ pub fn render_policy<P: DeserializeOwned>(
     check: &impl Fn(P, &PolicyInput) -> crate::Result<PolicyOutput>,
     request: wit::RenderRequest,
 ) -> Result<wit::RenderResponse, Diagnostics> {
-    let params = parameters(&request.parameters).map_err(diagnostics)?;
+    let params = crate::parameters::parse(&request.parameters).map_err(diagnostics)?;
     let objects = request
         .outputs
         .iter()
@@ -162,35 +162,6 @@ pub fn render_policy<P: DeserializeOwned>(
                 object: Some(v.object),
             })
             .collect(),
-    })
-}
-
-/// Parses the user's properties, naming the parameter path on failure.
-pub(crate) fn parameters<P: DeserializeOwned>(text: &str) -> crate::Result<P> {
-    // Tracking the path costs an allocation per key; only a failure needs it, and parsing
-    // is deterministic, so the text is parsed again with it then.
-    if let Ok(parameters) = serde_json::from_str(text) {
-        return Ok(parameters);
-    }
-    let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        // serde_json appends " at line 1 column N" of the host's JSON text: noise here.
-        let message = e.inner().to_string();
-        let message = match message.rfind(" at line ") {
-            Some(i) => message[..i].to_string(),
-            None => message,
-        };
-        // "missing field `image`" is about the field, not its parent.
-        let missing = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.strip_suffix('`'));
-        match (path.as_str(), missing) {
-            (".", Some(field)) => Error::field(field, message.clone()),
-            (_, Some(field)) => Error::field(format!("{path}.{field}"), message.clone()),
-            (".", None) => Error::msg(message),
-            _ => Error::field(path, message),
-        }
     })
 }
 
@@ -267,47 +238,4 @@ fn warnings(list: Vec<(Option<String>, String)>) -> Vec<wit::Diagnostic> {
             object: None,
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, PartialEq, serde::Deserialize)]
-    struct Port {
-        port: u16,
-    }
-
-    #[derive(Debug, PartialEq, serde::Deserialize)]
-    struct Parameters {
-        image: String,
-        #[serde(default)]
-        ports: Vec<Port>,
-    }
-
-    #[test]
-    fn parameters_parse_and_errors_name_the_field() {
-        let parsed: Parameters =
-            parameters(r#"{"image": "nginx", "ports": [{"port": 80}]}"#).unwrap();
-        assert_eq!(
-            parsed,
-            Parameters {
-                image: "nginx".into(),
-                ports: vec![Port { port: 80 }],
-            }
-        );
-        let field_of = |text: &str| match parameters::<Parameters>(text) {
-            Err(e) => match &e.messages[..] {
-                [(Some(field), message)] => (field.clone(), message.clone()),
-                _ => panic!("expected one field error, got {e:?}"),
-            },
-            Ok(p) => panic!("expected an error, got {p:?}"),
-        };
-        let (field, message) = field_of(r#"{"image": "nginx", "ports": [{"port": "80"}]}"#);
-        assert_eq!(field, "ports[0].port");
-        assert!(message.starts_with("invalid type: string"), "{message}");
-        let (field, message) = field_of(r#"{"ports": []}"#);
-        assert_eq!(field, "image");
-        assert_eq!(message, "missing field `image`");
-    }
 }

@@ -1,10 +1,10 @@
 //! Helpers for testing a definition natively with `cargo test`, through the same JSON
 //! parsing the sandbox uses.
 
-use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use crate::parameters::schema_of;
 use crate::{
     Context, PolicyInput, PolicyObject, PolicyOutput, Result, TraitContext, TraitOutput,
     WorkloadOutput,
@@ -27,7 +27,7 @@ pub fn render_trait<P: DeserializeOwned>(
     properties: Value,
     ctx: &TraitContext,
 ) -> Result<TraitOutput> {
-    render(crate::runtime::parameters(&properties.to_string())?, ctx)
+    render(crate::parameters::parse(&properties.to_string())?, ctx)
 }
 
 /// Renders a component type from JSON properties, as the host would call it.
@@ -36,7 +36,7 @@ pub fn render_workload<P: DeserializeOwned>(
     properties: Value,
     ctx: &Context,
 ) -> Result<WorkloadOutput> {
-    render(crate::runtime::parameters(&properties.to_string())?, ctx)
+    render(crate::parameters::parse(&properties.to_string())?, ctx)
 }
 
 /// Checks objects with a policy from JSON properties, as the host would call it.
@@ -51,7 +51,7 @@ pub fn check_policy<P: DeserializeOwned>(
         context,
         objects: objects.into_iter().map(PolicyObject::for_test).collect(),
     };
-    check(crate::runtime::parameters(&properties.to_string())?, &input)
+    check(crate::parameters::parse(&properties.to_string())?, &input)
 }
 
 /// `(object, field, message)` of every denial of `output`, for assertions; panics if the
@@ -71,12 +71,4 @@ pub fn denials(output: &PolicyOutput) -> Vec<(String, String, String)> {
             (v.object.clone(), field, v.message.clone())
         })
         .collect()
-}
-
-/// The JSON Schema (2020-12) the definition announces for its parameters.
-pub fn schema_of<P: JsonSchema>() -> Value {
-    let schema = schemars::generate::SchemaSettings::draft2020_12()
-        .into_generator()
-        .into_root_schema_for::<P>();
-    schema.to_value()
 }
