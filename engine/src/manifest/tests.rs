@@ -460,3 +460,12 @@ fn a_key_too_long_to_be_implicit_is_written_explicit() {
     yaml::document(&json!({ (fits.clone()): 1 }), &mut text);
     assert_eq!(text, format!("{fits}: 1\n"));
 }
+
+#[test]
+fn reserved_words_are_at_most_the_longest_checked() {
+    assert!(
+        yaml::RESERVED
+            .iter()
+            .all(|w| w.len() <= yaml::LONGEST_RESERVED)
+    );
+}
