@@ -174,3 +174,6 @@ pub fn render_app(
     crate::guardrails::enforce(sandbox, registry, app, &namespace, options, &mut rendered)?;
     Ok(rendered)
 }
+
+#[cfg(test)]
+mod tests;
