@@ -1,15 +1,23 @@
 //! Pod-spec building blocks shared by Kiln's built-in definitions: KubeVela's parameter
 //! types for env, probes, volumes and volume mounts, and the functions that turn them into
 //! Kubernetes fields (used by the workloads `webservice`, `worker`, `task`, `cron-task`,
-//! `daemon`, `statefulset` and the `sidecar` trait), and, in [`containers`], the targeting of
-//! the workload's containers shared by the container-patching traits (`command`, `env`,
-//! `container-image`, `container-ports`, `securitycontext`, `startup-probe`, `lifecycle`).
+//! `daemon`, `statefulset` and the `sidecar` trait); the workloads' [`PodTemplate`]; their
+//! [`ports`] and Service (with the `expose` and `container-ports` traits); and, in
+//! [`containers`], the targeting of the workload's containers shared by the
+//! container-patching traits (`command`, `env`, `container-image`, `container-ports`,
+//! `securitycontext`, `startup-probe`, `lifecycle`).
 //!
-//! A library, not a definition: it has no `[package.metadata.kiln]` and is not embedded.
+//! A library, not a definition: it lives in `traits/lib/`, has no
+//! `[package.metadata.kiln]` and is not embedded.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use kiln_sdk::prelude::*;
+
+pub mod ports;
+mod template;
+
+pub use template::PodTemplate;
 
 /// The `app.oam.dev/name` label.
 pub const NAME_LABEL: &str = "app.oam.dev/name";
@@ -522,7 +530,7 @@ pub fn mounts_and_volumes<H: HostPathSource>(
 
 /// The pod template's labels: the user's, then the OAM labels, which the user's must not
 /// contradict (KubeVela unifies them).
-pub fn pod_labels(
+fn pod_labels(
     user: Option<&BTreeMap<String, String>>,
     oam: &[(&str, String)],
 ) -> Result<BTreeMap<String, String>> {
@@ -544,7 +552,7 @@ pub fn pod_labels(
 }
 
 /// The pod template's metadata: `{labels, annotations?}`.
-pub fn pod_metadata(
+fn pod_metadata(
     labels: BTreeMap<String, String>,
     annotations: Option<&BTreeMap<String, String>>,
 ) -> Value {
@@ -553,23 +561,6 @@ pub fn pod_metadata(
         metadata["annotations"] = json!(annotations);
     }
     metadata
-}
-
-/// `resources` with `cpu` and `memory` both as request and limit, when either is set.
-pub fn resources(cpu: Option<&String>, memory: Option<&String>) -> Option<Value> {
-    let mut amounts = Map::new();
-    if let Some(cpu) = cpu {
-        amounts.insert("cpu".into(), json!(cpu));
-    }
-    if let Some(memory) = memory {
-        amounts.insert("memory".into(), json!(memory));
-    }
-    (!amounts.is_empty()).then(|| json!({ "limits": amounts, "requests": amounts }))
-}
-
-/// `imagePullSecrets` from secret names.
-pub fn image_pull_secrets(names: &[String]) -> Value {
-    Value::Array(names.iter().map(|s| json!({ "name": s })).collect())
 }
 
 /// Targeting the containers of a trait's workload (`spec.template.spec.containers`) and

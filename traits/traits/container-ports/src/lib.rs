@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kiln_sdk::prelude::*;
 use pod_spec::containers;
+use pod_spec::ports::Protocol;
 
 /// Parameters of `container-ports`: the settings for one container, or `containers`, a list
 /// of them.
@@ -57,28 +58,6 @@ pub struct Port {
     /// What host IP to bind the external port to.
     #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
-}
-
-/// A port protocol.
-#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Protocol {
-    #[default]
-    #[serde(rename = "TCP")]
-    Tcp,
-    #[serde(rename = "UDP")]
-    Udp,
-    #[serde(rename = "SCTP")]
-    Sctp,
-}
-
-impl Protocol {
-    fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "TCP",
-            Protocol::Udp => "UDP",
-            Protocol::Sctp => "SCTP",
-        }
-    }
 }
 
 /// Replaces the `ports` of each target container (KubeVela: `+patchStrategy=replace`): its

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use kiln_sdk::prelude::*;
+use pod_spec::ports::{Protocol, port_name};
 
 /// Parameters of `expose`.
 #[derive(Deserialize, Serialize, JsonSchema)]
@@ -42,28 +43,6 @@ pub struct Port {
     pub node_port: Option<i64>,
 }
 
-/// A port protocol.
-#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Protocol {
-    #[default]
-    #[serde(rename = "TCP")]
-    Tcp,
-    #[serde(rename = "UDP")]
-    Udp,
-    #[serde(rename = "SCTP")]
-    Sctp,
-}
-
-impl Protocol {
-    fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "TCP",
-            Protocol::Udp => "UDP",
-            Protocol::Sctp => "SCTP",
-        }
-    }
-}
-
 /// A Service type.
 #[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ServiceType {
@@ -82,14 +61,6 @@ impl ServiceType {
             ServiceType::LoadBalancer => "LoadBalancer",
             ServiceType::ExternalName => "ExternalName",
         }
-    }
-}
-
-/// KubeVela's generated port name: `port-<n>`, with `-udp` / `-sctp` for those protocols.
-fn port_name(port: i64, protocol: Protocol) -> String {
-    match protocol {
-        Protocol::Tcp => format!("port-{port}"),
-        other => format!("port-{port}-{}", other.as_str().to_lowercase()),
     }
 }
 

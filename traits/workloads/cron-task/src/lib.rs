@@ -9,8 +9,8 @@ use kiln_sdk::prelude::*;
 use pod_spec as pod;
 
 use pod::{
-    BasicHttpGetProbe, COMPONENT_LABEL, EnvVar, HealthProbe, HostAlias, HostPathMount,
-    ImagePullPolicy, NAME_LABEL, Volume, VolumeMounts,
+    BasicHttpGetProbe, EnvVar, HealthProbe, HostAlias, HostPathMount, ImagePullPolicy, PodTemplate,
+    Volume, VolumeMounts,
 };
 
 /// Parameters of `cron-task`.
@@ -116,54 +116,8 @@ fn never() -> String {
 
 /// Renders the CronJob.
 pub fn cron_task(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
-    let name = &ctx.component_name;
-    let labels = pod::pod_labels(
-        params.labels.as_ref(),
-        &[
-            (NAME_LABEL, ctx.app_name.clone()),
-            (COMPONENT_LABEL, name.clone()),
-        ],
-    )?;
-    let metadata = pod::pod_metadata(labels, params.annotations.as_ref());
-
-    let mut container = Map::new();
-    container.insert("name".into(), json!(name));
-    container.insert("image".into(), json!(params.image));
-    if let Some(policy) = &params.image_pull_policy {
-        container.insert("imagePullPolicy".into(), json!(policy));
-    }
-    if let Some(cmd) = &params.cmd {
-        container.insert("command".into(), json!(cmd));
-    }
-    if let Some(env) = &params.env {
-        container.insert("env".into(), json!(env));
-    }
-    if let Some(resources) = pod::resources(params.cpu.as_ref(), params.memory.as_ref()) {
-        container.insert("resources".into(), resources);
-    }
-    if let Some(probe) = &params.liveness_probe {
-        container.insert("livenessProbe".into(), json!(probe));
-    }
-    if let Some(probe) = &params.readiness_probe {
-        container.insert("readinessProbe".into(), json!(probe));
-    }
+    let pod = PodTemplate::new(ctx, &params)?;
     let volumes = pod::mounts_and_volumes(params.volume_mounts.as_ref(), params.volumes.as_ref())?;
-    if let Some((mounts, _)) = &volumes {
-        container.insert("volumeMounts".into(), json!(mounts));
-    }
-
-    let mut pod_spec = Map::new();
-    pod_spec.insert("restartPolicy".into(), json!(params.restart));
-    pod_spec.insert("containers".into(), json!([container]));
-    if let Some((_, volumes)) = volumes {
-        pod_spec.insert("volumes".into(), json!(volumes));
-    }
-    if let Some(secrets) = &params.image_pull_secrets {
-        pod_spec.insert("imagePullSecrets".into(), pod::image_pull_secrets(secrets));
-    }
-    if let Some(aliases) = &params.host_aliases {
-        pod_spec.insert("hostAliases".into(), json!(aliases));
-    }
 
     let mut job_spec = Map::new();
     job_spec.insert("parallelism".into(), json!(params.count));
@@ -175,10 +129,7 @@ pub fn cron_task(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
         job_spec.insert("activeDeadlineSeconds".into(), json!(deadline));
     }
     job_spec.insert("backoffLimit".into(), json!(params.backoff_limit));
-    job_spec.insert(
-        "template".into(),
-        json!({ "metadata": metadata, "spec": pod_spec }),
-    );
+    job_spec.insert("template".into(), pod.render(None, volumes));
 
     let mut spec = Map::new();
     spec.insert("schedule".into(), json!(params.schedule));
@@ -197,7 +148,7 @@ pub fn cron_task(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
     }
     spec.insert(
         "jobTemplate".into(),
-        json!({ "metadata": metadata, "spec": job_spec }),
+        json!({ "metadata": pod.metadata(), "spec": job_spec }),
     );
 
     let api_version = if ctx.supports("batch/v1", (1, 25)) {

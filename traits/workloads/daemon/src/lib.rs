@@ -8,9 +8,10 @@ use kiln_sdk::prelude::*;
 
 use pod_spec as pod;
 
+use pod::ports::{self, Protocol};
 use pod::{
     COMPONENT_LABEL, EnvVar, HealthProbe, HostAlias, HostPathSource, HttpGetProbe, ImagePullPolicy,
-    NAME_LABEL, REVISION_LABEL, Volume, VolumeMounts,
+    PodTemplate, Volume, VolumeMounts,
 };
 
 /// Parameters of `daemon`.
@@ -89,28 +90,6 @@ pub struct Port {
     pub expose: bool,
 }
 
-/// A port protocol.
-#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Protocol {
-    #[default]
-    #[serde(rename = "TCP")]
-    Tcp,
-    #[serde(rename = "UDP")]
-    Udp,
-    #[serde(rename = "SCTP")]
-    Sctp,
-}
-
-impl Protocol {
-    fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "TCP",
-            Protocol::Udp => "UDP",
-            Protocol::Sctp => "SCTP",
-        }
-    }
-}
-
 /// The type of the Service exposing the ports.
 #[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ExposeType {
@@ -175,87 +154,29 @@ fn port_name(port: i64) -> String {
 /// Service.
 pub fn daemon(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
     let name = &ctx.component_name;
-    let mut oam = vec![
-        (NAME_LABEL, ctx.app_name.clone()),
-        (COMPONENT_LABEL, name.clone()),
-    ];
-    let mut warnings = Vec::new();
-    if params.add_revision_label {
-        // Kiln has no component revisions; the application revision stands in for them.
-        oam.push((REVISION_LABEL, ctx.app_revision.clone()));
-        warnings.push(format!(
-            "Kiln has no component revisions: {REVISION_LABEL} is set to the application revision {:?}",
-            ctx.app_revision
-        ));
-    }
-    let labels = pod::pod_labels(params.labels.as_ref(), &oam)?;
-
-    let mut container = Map::new();
-    container.insert("name".into(), json!(name));
-    container.insert("image".into(), json!(params.image));
-    if let Some(ports) = &params.ports {
-        let ports: Vec<Value> = ports
-            .iter()
-            .map(|v| {
-                json!({
-                    "containerPort": v.port,
-                    "protocol": v.protocol.as_str(),
-                    "name": v.name.clone().unwrap_or_else(|| port_name(v.port)),
-                })
+    let pod = PodTemplate::new(ctx, &params)?;
+    let ports = params.ports.as_ref().map(|ports| {
+        let ports = ports.iter().map(|v| {
+            json!({
+                "containerPort": v.port,
+                "protocol": v.protocol.as_str(),
+                "name": v.name.clone().unwrap_or_else(|| port_name(v.port)),
             })
-            .collect();
-        container.insert("ports".into(), json!(ports));
-    } else if let Some(port) = params.port {
-        container.insert("ports".into(), json!([{ "containerPort": port }]));
-    }
-    if let Some(policy) = &params.image_pull_policy {
-        container.insert("imagePullPolicy".into(), json!(policy));
-    }
-    if let Some(cmd) = &params.cmd {
-        container.insert("command".into(), json!(cmd));
-    }
-    if let Some(env) = &params.env {
-        container.insert("env".into(), json!(env));
-    }
-    if let Some(resources) = pod::resources(params.cpu.as_ref(), params.memory.as_ref()) {
-        container.insert("resources".into(), resources);
-    }
+        });
+        Value::from_iter(ports)
+    });
+    let ports = ports.or_else(|| params.port.map(|port| json!([{ "containerPort": port }])));
     let volumes = pod::mounts_and_volumes(params.volume_mounts.as_ref(), params.volumes.as_ref())?;
-    if let Some((mounts, _)) = &volumes {
-        container.insert("volumeMounts".into(), json!(mounts));
-    }
-    if let Some(probe) = &params.liveness_probe {
-        container.insert("livenessProbe".into(), json!(probe));
-    }
-    if let Some(probe) = &params.readiness_probe {
-        container.insert("readinessProbe".into(), json!(probe));
-    }
-
-    let mut pod_spec = Map::new();
-    pod_spec.insert("containers".into(), json!([container]));
-    if let Some(aliases) = &params.host_aliases {
-        pod_spec.insert("hostAliases".into(), json!(aliases));
-    }
-    if let Some(secrets) = &params.image_pull_secrets {
-        pod_spec.insert("imagePullSecrets".into(), pod::image_pull_secrets(secrets));
-    }
-    if let Some((_, volumes)) = volumes {
-        pod_spec.insert("volumes".into(), json!(volumes));
-    }
-
     let daemonset = json!({
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
         "spec": {
             "selector": { "matchLabels": { COMPONENT_LABEL: name } },
-            "template": {
-                "metadata": pod::pod_metadata(labels, params.annotations.as_ref()),
-                "spec": pod_spec
-            }
+            "template": pod.render(ports, volumes)
         }
     });
 
-    let expose_ports: Vec<Value> = params
+    let exposed: Vec<Value> = params
         .ports
         .iter()
         .flatten()
@@ -268,27 +189,11 @@ pub fn daemon(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
             })
         })
         .collect();
-
     let mut out = WorkloadOutput::new(daemonset);
-    if !expose_ports.is_empty() {
-        out = out.with_output(
-            "webserviceExpose",
-            json!({
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": { "name": name },
-                "spec": {
-                    "selector": { COMPONENT_LABEL: name },
-                    "ports": expose_ports,
-                    "type": params.expose_type
-                }
-            }),
-        );
+    if let Some(service) = ports::service(name, exposed, params.expose_type) {
+        out = out.with_output("webserviceExpose", service);
     }
-    for message in warnings {
-        out = out.warn(Some("addRevisionLabel"), message);
-    }
-    Ok(out)
+    Ok(pod.warn(out))
 }
 
 kiln_sdk::export_workload! {

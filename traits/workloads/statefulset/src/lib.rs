@@ -8,9 +8,10 @@ use kiln_sdk::prelude::*;
 
 use pod_spec as pod;
 
+use pod::ports::{self, ExposeType, Port};
 use pod::{
     COMPONENT_LABEL, EnvVar, HealthProbe, HostAlias, HostPathMount, HttpGetProbe, ImagePullPolicy,
-    NAME_LABEL, REVISION_LABEL, Volume, VolumeMounts,
+    PodTemplate, Volume, VolumeMounts,
 };
 
 /// Parameters of `statefulset`.
@@ -75,144 +76,13 @@ pub struct Params {
     pub host_aliases: Option<Vec<HostAlias>>,
 }
 
-/// A port of the container.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Port {
-    /// Number of port to expose on the pod's IP address
-    pub port: i64,
-    /// Number of container port to connect to, defaults to port
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_port: Option<i64>,
-    /// Name of the port
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Protocol for port. Must be UDP, TCP, or SCTP
-    #[serde(default)]
-    pub protocol: Protocol,
-    /// Specify if the port should be exposed
-    #[serde(default)]
-    pub expose: bool,
-    /// exposed node port. Only Valid when exposeType is NodePort
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node_port: Option<i64>,
-}
-
-/// A port protocol.
-#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Protocol {
-    #[default]
-    #[serde(rename = "TCP")]
-    Tcp,
-    #[serde(rename = "UDP")]
-    Udp,
-    #[serde(rename = "SCTP")]
-    Sctp,
-}
-
-impl Protocol {
-    fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "TCP",
-            Protocol::Udp => "UDP",
-            Protocol::Sctp => "SCTP",
-        }
-    }
-}
-
-/// The type of the Service exposing the ports.
-#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ExposeType {
-    #[default]
-    ClusterIP,
-    NodePort,
-    LoadBalancer,
-}
-
-/// KubeVela's generated port name: `port-<n>`, with `-udp` / `-sctp` for those protocols.
-fn port_name(port: i64, protocol: Protocol) -> String {
-    match protocol {
-        Protocol::Tcp => format!("port-{port}"),
-        other => format!("port-{port}-{}", other.as_str().to_lowercase()),
-    }
-}
-
 /// Renders the StatefulSet and, when some port has `expose: true`, the
 /// `statefulsetsExpose` Service.
 pub fn statefulset(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
     let name = &ctx.component_name;
-    let mut oam = vec![
-        (NAME_LABEL, ctx.app_name.clone()),
-        (COMPONENT_LABEL, name.clone()),
-    ];
-    let mut warnings = Vec::new();
-    if params.add_revision_label {
-        // Kiln has no component revisions; the application revision stands in for them.
-        oam.push((REVISION_LABEL, ctx.app_revision.clone()));
-        warnings.push(format!(
-            "Kiln has no component revisions: {REVISION_LABEL} is set to the application revision {:?}",
-            ctx.app_revision
-        ));
-    }
-    let labels = pod::pod_labels(params.labels.as_ref(), &oam)?;
-
-    let mut container = Map::new();
-    container.insert("name".into(), json!(name));
-    container.insert("image".into(), json!(params.image));
-    if let Some(ports) = &params.ports {
-        let ports: Vec<Value> = ports
-            .iter()
-            .map(|v| {
-                let container_port = v.container_port.unwrap_or(v.port);
-                json!({
-                    "containerPort": container_port,
-                    "protocol": v.protocol.as_str(),
-                    "name": v.name.clone().unwrap_or_else(|| port_name(container_port, v.protocol)),
-                })
-            })
-            .collect();
-        container.insert("ports".into(), json!(ports));
-    } else if let Some(port) = params.port {
-        container.insert("ports".into(), json!([{ "containerPort": port }]));
-    }
-    if let Some(policy) = &params.image_pull_policy {
-        container.insert("imagePullPolicy".into(), json!(policy));
-    }
-    if let Some(cmd) = &params.cmd {
-        container.insert("command".into(), json!(cmd));
-    }
-    if let Some(args) = &params.args {
-        container.insert("args".into(), json!(args));
-    }
-    if let Some(env) = &params.env {
-        container.insert("env".into(), json!(env));
-    }
-    if let Some(resources) = pod::resources(params.cpu.as_ref(), params.memory.as_ref()) {
-        container.insert("resources".into(), resources);
-    }
+    let pod = PodTemplate::new(ctx, &params)?;
+    let ports = params.ports.as_deref();
     let volumes = pod::mounts_and_volumes(params.volume_mounts.as_ref(), params.volumes.as_ref())?;
-    if let Some((mounts, _)) = &volumes {
-        container.insert("volumeMounts".into(), json!(mounts));
-    }
-    if let Some(probe) = &params.liveness_probe {
-        container.insert("livenessProbe".into(), json!(probe));
-    }
-    if let Some(probe) = &params.readiness_probe {
-        container.insert("readinessProbe".into(), json!(probe));
-    }
-
-    let mut pod_spec = Map::new();
-    pod_spec.insert("containers".into(), json!([container]));
-    if let Some(aliases) = &params.host_aliases {
-        pod_spec.insert("hostAliases".into(), json!(aliases));
-    }
-    if let Some(secrets) = &params.image_pull_secrets {
-        pod_spec.insert("imagePullSecrets".into(), pod::image_pull_secrets(secrets));
-    }
-    if let Some((_, volumes)) = volumes {
-        pod_spec.insert("volumes".into(), json!(volumes));
-    }
-
     let statefulset = json!({
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -222,53 +92,15 @@ pub fn statefulset(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
             // rendered when a port is exposed.
             "serviceName": name,
             "selector": { "matchLabels": { COMPONENT_LABEL: name } },
-            "template": {
-                "metadata": pod::pod_metadata(labels, params.annotations.as_ref()),
-                "spec": pod_spec
-            }
+            "template": pod.render(ports::container_ports(ports, params.port), volumes)
         }
     });
-
-    let expose_ports: Vec<Value> = params
-        .ports
-        .iter()
-        .flatten()
-        .filter(|v| v.expose)
-        .map(|v| {
-            let target_port = v.container_port.unwrap_or(v.port);
-            let mut p = json!({
-                "port": v.port,
-                "targetPort": target_port,
-                "name": v.name.clone().unwrap_or_else(|| port_name(target_port, v.protocol)),
-                "protocol": v.protocol.as_str(),
-            });
-            if let (Some(node_port), ExposeType::NodePort) = (v.node_port, params.expose_type) {
-                p["nodePort"] = json!(node_port);
-            }
-            p
-        })
-        .collect();
-
     let mut out = WorkloadOutput::new(statefulset);
-    if !expose_ports.is_empty() {
-        out = out.with_output(
-            "statefulsetsExpose",
-            json!({
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": { "name": name },
-                "spec": {
-                    "selector": { COMPONENT_LABEL: name },
-                    "ports": expose_ports,
-                    "type": params.expose_type
-                }
-            }),
-        );
+    let exposed = ports::service_ports(ports, params.expose_type);
+    if let Some(service) = ports::service(name, exposed, params.expose_type) {
+        out = out.with_output("statefulsetsExpose", service);
     }
-    for message in warnings {
-        out = out.warn(Some("addRevisionLabel"), message);
-    }
-    Ok(out)
+    Ok(pod.warn(out))
 }
 
 kiln_sdk::export_workload! {

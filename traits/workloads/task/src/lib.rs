@@ -8,9 +8,7 @@ use kiln_sdk::prelude::*;
 
 use pod_spec as pod;
 
-use pod::{
-    BasicHttpGetProbe, COMPONENT_LABEL, EnvVar, HealthProbe, ImagePullPolicy, NAME_LABEL, Volume,
-};
+use pod::{BasicHttpGetProbe, EnvVar, HealthProbe, ImagePullPolicy, PodTemplate, Volume};
 
 /// Parameters of `task`.
 #[derive(Deserialize, Serialize, JsonSchema)]
@@ -69,66 +67,20 @@ fn never() -> String {
 
 /// Renders the Job.
 pub fn task(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
-    let name = &ctx.component_name;
-    let labels = pod::pod_labels(
-        params.labels.as_ref(),
-        &[
-            (NAME_LABEL, ctx.app_name.clone()),
-            (COMPONENT_LABEL, name.clone()),
-        ],
-    )?;
-
-    let mut container = Map::new();
-    container.insert("name".into(), json!(name));
-    container.insert("image".into(), json!(params.image));
-    if let Some(policy) = &params.image_pull_policy {
-        container.insert("imagePullPolicy".into(), json!(policy));
-    }
-    if let Some(cmd) = &params.cmd {
-        container.insert("command".into(), json!(cmd));
-    }
-    if let Some(env) = &params.env {
-        container.insert("env".into(), json!(env));
-    }
-    if let Some(resources) = pod::resources(params.cpu.as_ref(), params.memory.as_ref()) {
-        container.insert("resources".into(), resources);
-    }
+    let pod = PodTemplate::new(ctx, &params)?;
     let volumes = params
         .volumes
         .as_deref()
         .map(pod::from_volumes)
         .transpose()?;
-    if let Some((mounts, _)) = &volumes {
-        container.insert("volumeMounts".into(), json!(mounts));
-    }
-    if let Some(probe) = &params.liveness_probe {
-        container.insert("livenessProbe".into(), json!(probe));
-    }
-    if let Some(probe) = &params.readiness_probe {
-        container.insert("readinessProbe".into(), json!(probe));
-    }
-
-    let mut pod_spec = Map::new();
-    pod_spec.insert("restartPolicy".into(), json!(params.restart));
-    pod_spec.insert("containers".into(), json!([container]));
-    if let Some((_, volumes)) = volumes {
-        pod_spec.insert("volumes".into(), json!(volumes));
-    }
-    if let Some(secrets) = &params.image_pull_secrets {
-        pod_spec.insert("imagePullSecrets".into(), pod::image_pull_secrets(secrets));
-    }
-
     Ok(WorkloadOutput::new(json!({
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": { "name": format!("{}-{}", ctx.app_name, name) },
+        "metadata": { "name": format!("{}-{}", ctx.app_name, ctx.component_name) },
         "spec": {
             "parallelism": params.count,
             "completions": params.count,
-            "template": {
-                "metadata": pod::pod_metadata(labels, params.annotations.as_ref()),
-                "spec": pod_spec
-            }
+            "template": pod.render(None, volumes)
         }
     })))
 }

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use kiln_sdk::prelude::*;
+use pod::ports::{self, ExposeType, Port};
 use pod::{
     COMPONENT_LABEL, ConfigMapKeySelector, HealthProbe, HostAlias, HostPathMount, HttpGetProbe,
-    ImagePullPolicy, NAME_LABEL, REVISION_LABEL, SecretKeySelector, Volume, VolumeMounts,
+    ImagePullPolicy, PodTemplate, SecretKeySelector, Volume, VolumeMounts,
 };
 use pod_spec as pod;
 
@@ -79,70 +80,6 @@ pub struct Params {
     pub host_aliases: Option<Vec<HostAlias>>,
 }
 
-/// A port of the container.
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Port {
-    /// Number of port to expose on the pod's IP address
-    pub port: i64,
-    /// Number of container port to connect to, defaults to port
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container_port: Option<i64>,
-    /// Name of the port
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Protocol for port. Must be UDP, TCP, or SCTP
-    #[serde(default)]
-    pub protocol: Protocol,
-    /// Specify if the port should be exposed
-    #[serde(default)]
-    pub expose: bool,
-    /// exposed node port. Only Valid when exposeType is NodePort
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node_port: Option<i64>,
-}
-
-/// A port protocol.
-#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Protocol {
-    #[default]
-    #[serde(rename = "TCP")]
-    Tcp,
-    #[serde(rename = "UDP")]
-    Udp,
-    #[serde(rename = "SCTP")]
-    Sctp,
-}
-
-impl Protocol {
-    fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "TCP",
-            Protocol::Udp => "UDP",
-            Protocol::Sctp => "SCTP",
-        }
-    }
-}
-
-/// The type of the Service exposing the ports.
-#[derive(Deserialize, Serialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ExposeType {
-    #[default]
-    ClusterIP,
-    NodePort,
-    LoadBalancer,
-}
-
-impl ExposeType {
-    fn as_str(self) -> &'static str {
-        match self {
-            ExposeType::ClusterIP => "ClusterIP",
-            ExposeType::NodePort => "NodePort",
-            ExposeType::LoadBalancer => "LoadBalancer",
-        }
-    }
-}
-
 /// Resource limits.
 #[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -155,162 +92,27 @@ pub struct Limit {
     pub memory: Option<String>,
 }
 
-/// KubeVela's generated port name: `port-<n>`, with `-udp` / `-sctp` for those protocols.
-fn port_name(port: i64, protocol: Protocol) -> String {
-    match protocol {
-        Protocol::Tcp => format!("port-{port}"),
-        other => format!("port-{port}-{}", other.as_str().to_lowercase()),
-    }
-}
-
 /// Renders the Deployment and, when some port has `expose: true`, the `webserviceExpose`
 /// Service.
 pub fn webservice(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
     let name = &ctx.component_name;
-    let mut warnings = Vec::new();
-
-    // Pod labels: the user's first; the OAM labels must not be contradicted (KubeVela unifies).
-    let mut oam = vec![
-        (NAME_LABEL, ctx.app_name.clone()),
-        (COMPONENT_LABEL, name.clone()),
-    ];
-    if params.add_revision_label {
-        // Kiln has no component revisions; the application revision stands in for them.
-        oam.push((REVISION_LABEL, ctx.app_revision.clone()));
-        warnings.push((
-            Some("addRevisionLabel"),
-            format!(
-                "Kiln has no component revisions: {REVISION_LABEL} is set to the application revision {:?}",
-                ctx.app_revision
-            ),
-        ));
-    }
-    let labels = pod::pod_labels(params.labels.as_ref(), &oam)?;
-    let metadata = pod::pod_metadata(labels, params.annotations.as_ref());
-
-    let mut container = Map::new();
-    container.insert("name".into(), json!(name));
-    container.insert("image".into(), json!(params.image));
-    if let Some(ports) = &params.ports {
-        let ports: Vec<Value> = ports
-            .iter()
-            .map(|v| {
-                let container_port = v.container_port.unwrap_or(v.port);
-                json!({
-                    "containerPort": container_port,
-                    "protocol": v.protocol.as_str(),
-                    "name": v.name.clone().unwrap_or_else(|| port_name(container_port, v.protocol)),
-                })
-            })
-            .collect();
-        container.insert("ports".into(), json!(ports));
-    } else if let Some(port) = params.port {
-        container.insert("ports".into(), json!([{ "containerPort": port }]));
-    }
-    if let Some(policy) = &params.image_pull_policy {
-        container.insert("imagePullPolicy".into(), json!(policy));
-    }
-    if let Some(cmd) = &params.cmd {
-        container.insert("command".into(), json!(cmd));
-    }
-    if let Some(args) = &params.args {
-        container.insert("args".into(), json!(args));
-    }
-    if let Some(env) = &params.env {
-        container.insert("env".into(), json!(env));
-    }
-    let limit = params.limit.as_ref();
-    let mut requests = Map::new();
-    let mut limits = Map::new();
-    if let Some(cpu) = &params.cpu {
-        requests.insert("cpu".into(), json!(cpu));
-        let cpu_limit = limit.and_then(|l| l.cpu.as_ref()).unwrap_or(cpu);
-        limits.insert("cpu".into(), json!(cpu_limit));
-    }
-    if let Some(memory) = &params.memory {
-        requests.insert("memory".into(), json!(memory));
-        let memory_limit = limit.and_then(|l| l.memory.as_ref()).unwrap_or(memory);
-        limits.insert("memory".into(), json!(memory_limit));
-    }
-    if !requests.is_empty() {
-        container.insert(
-            "resources".into(),
-            json!({ "limits": limits, "requests": requests }),
-        );
-    }
-    let (mounts, volumes) =
-        pod::mounts_and_volumes(params.volume_mounts.as_ref(), params.volumes.as_ref())?.unzip();
-    if let Some(mounts) = mounts {
-        container.insert("volumeMounts".into(), json!(mounts));
-    }
-    if let Some(probe) = &params.liveness_probe {
-        container.insert("livenessProbe".into(), json!(probe));
-    }
-    if let Some(probe) = &params.readiness_probe {
-        container.insert("readinessProbe".into(), json!(probe));
-    }
-
-    let mut pod_spec = Map::new();
-    pod_spec.insert("containers".into(), json!([container]));
-    if let Some(aliases) = &params.host_aliases {
-        pod_spec.insert("hostAliases".into(), json!(aliases));
-    }
-    if let Some(secrets) = &params.image_pull_secrets {
-        pod_spec.insert("imagePullSecrets".into(), pod::image_pull_secrets(secrets));
-    }
-    if let Some(volumes) = volumes {
-        pod_spec.insert("volumes".into(), json!(volumes));
-    }
-
+    let pod = PodTemplate::new(ctx, &params)?;
+    let ports = params.ports.as_deref();
+    let volumes = pod::mounts_and_volumes(params.volume_mounts.as_ref(), params.volumes.as_ref())?;
     let deployment = json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "spec": {
             "selector": { "matchLabels": { COMPONENT_LABEL: name } },
-            "template": { "metadata": metadata, "spec": pod_spec }
+            "template": pod.render(ports::container_ports(ports, params.port), volumes)
         }
     });
-
-    let expose_ports: Vec<Value> = params
-        .ports
-        .iter()
-        .flatten()
-        .filter(|v| v.expose)
-        .map(|v| {
-            let target_port = v.container_port.unwrap_or(v.port);
-            let mut p = json!({
-                "port": v.port,
-                "targetPort": target_port,
-                "name": v.name.clone().unwrap_or_else(|| port_name(target_port, v.protocol)),
-                "protocol": v.protocol.as_str(),
-            });
-            if let (Some(node_port), ExposeType::NodePort) = (v.node_port, params.expose_type) {
-                p["nodePort"] = json!(node_port);
-            }
-            p
-        })
-        .collect();
-
     let mut out = WorkloadOutput::new(deployment);
-    if !expose_ports.is_empty() {
-        out = out.with_output(
-            "webserviceExpose",
-            json!({
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": { "name": name },
-                "spec": {
-                    "selector": { COMPONENT_LABEL: name },
-                    "ports": expose_ports,
-                    "type": params.expose_type.as_str()
-                }
-            }),
-        );
+    let exposed = ports::service_ports(ports, params.expose_type);
+    if let Some(service) = ports::service(name, exposed, params.expose_type) {
+        out = out.with_output("webserviceExpose", service);
     }
-    for (field, message) in warnings {
-        out = out.warn(field, message);
-    }
-    Ok(out)
+    Ok(pod.warn(out))
 }
 
 kiln_sdk::export_workload! {

@@ -4,7 +4,7 @@
 use kiln_sdk::prelude::*;
 use pod::{
     BasicHttpGetProbe, COMPONENT_LABEL, ConfigMapKeySelector, HealthProbe, KeyToPath, Medium,
-    NAME_LABEL, SecretKeySelector, Volume,
+    PodTemplate, SecretKeySelector, Volume,
 };
 use pod_spec as pod;
 
@@ -187,62 +187,18 @@ fn from_volume_mounts(vm: &VolumeMounts) -> (Vec<Value>, Vec<Value>) {
 
 /// Renders the Deployment. A worker never has a Service.
 pub fn worker(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
-    let name = &ctx.component_name;
-
-    let mut container = Map::new();
-    container.insert("name".into(), json!(name));
-    container.insert("image".into(), json!(params.image));
-    if let Some(policy) = &params.image_pull_policy {
-        container.insert("imagePullPolicy".into(), json!(policy));
-    }
-    if let Some(cmd) = &params.cmd {
-        container.insert("command".into(), json!(cmd));
-    }
-    if let Some(env) = &params.env {
-        container.insert("env".into(), json!(env));
-    }
-    if let Some(resources) = pod::resources(params.cpu.as_ref(), params.memory.as_ref()) {
-        container.insert("resources".into(), resources);
-    }
-    let (mounts, volumes) = match (&params.volume_mounts, &params.volumes) {
-        (Some(vm), _) => {
-            let (m, v) = from_volume_mounts(vm);
-            (Some(m), Some(v))
-        }
-        (None, Some(volumes)) => {
-            let (m, v) = pod::from_volumes(volumes)?;
-            (Some(m), Some(v))
-        }
-        (None, None) => (None, None),
+    let pod = PodTemplate::new(ctx, &params)?;
+    let volumes = match (&params.volume_mounts, &params.volumes) {
+        (Some(vm), _) => Some(from_volume_mounts(vm)),
+        (None, Some(volumes)) => Some(pod::from_volumes(volumes)?),
+        (None, None) => None,
     };
-    if let Some(mounts) = mounts {
-        container.insert("volumeMounts".into(), json!(mounts));
-    }
-    if let Some(probe) = &params.liveness_probe {
-        container.insert("livenessProbe".into(), json!(probe));
-    }
-    if let Some(probe) = &params.readiness_probe {
-        container.insert("readinessProbe".into(), json!(probe));
-    }
-
-    let mut pod_spec = Map::new();
-    pod_spec.insert("containers".into(), json!([container]));
-    if let Some(secrets) = &params.image_pull_secrets {
-        pod_spec.insert("imagePullSecrets".into(), pod::image_pull_secrets(secrets));
-    }
-    if let Some(volumes) = volumes {
-        pod_spec.insert("volumes".into(), json!(volumes));
-    }
-
     Ok(WorkloadOutput::new(json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "spec": {
-            "selector": { "matchLabels": { COMPONENT_LABEL: name } },
-            "template": {
-                "metadata": { "labels": { NAME_LABEL: ctx.app_name, COMPONENT_LABEL: name } },
-                "spec": pod_spec
-            }
+            "selector": { "matchLabels": { COMPONENT_LABEL: ctx.component_name } },
+            "template": pod.render(None, volumes)
         }
     })))
 }
