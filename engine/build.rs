@@ -53,11 +53,14 @@ fn main() {
     let mut artifacts = String::new();
     let mut table = String::from("/// The built-in definitions.\n");
     table.push_str("pub static BUILTINS: &[Builtin] = &[\n");
-    for name in &guests {
-        // Library crates shared by guests have no kind and produce no component.
-        let Some(kind) = guest_kind(&traits.join(name).join("Cargo.toml")) else {
+    for member in &guests {
+        // Library crates shared by guests (under `lib/`) produce no component.
+        let Some(kind) = guest_kind(&traits, member) else {
             continue;
         };
+        // The member's directory is the definition's name: `workloads/webservice` is
+        // `webservice`, built by cargo as `webservice.wasm`.
+        let name = member.rsplit('/').next().unwrap_or(member);
         let file = format!("{}.wasm", name.replace('-', "_"));
         let built = release.join(&file);
         let bytes = fs::read(&built)
@@ -141,28 +144,42 @@ fn precompile(
     name
 }
 
-/// `Workload`, `Trait` or `Policy`, from `[package.metadata.kiln] kind = "..."` of a guest's
-/// Cargo.toml: the registry must know which names are traits before it loads any module.
-/// `None` for a library crate (no such section).
-fn guest_kind(manifest: &Path) -> Option<&'static str> {
-    let text = fs::read_to_string(manifest).expect("read a guest Cargo.toml");
+/// `Workload`, `Trait` or `Policy`, from `[package.metadata.kiln] kind = "..."` of the
+/// Cargo.toml of the guest `member` (a path below `traits/`): the registry must know which
+/// names are traits before it loads any module. `None` for a library crate, the members
+/// under `lib/`. The kind must be the one of the member's directory (`workloads/`,
+/// `traits/`, `policies/`), so the layout of `traits/` says what each crate is.
+fn guest_kind(traits: &Path, member: &str) -> Option<&'static str> {
+    let directory = member.split('/').next().unwrap_or_default();
+    if directory == "lib" {
+        return None;
+    }
+    let manifest = traits.join(member).join("Cargo.toml");
+    let text = fs::read_to_string(&manifest).expect("read a guest Cargo.toml");
     let mut in_section = false;
+    let mut kind = None;
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {
             in_section = line == "[package.metadata.kiln]";
         } else if in_section && let Some(value) = line.strip_prefix("kind") {
-            match value.trim_start_matches([' ', '=']).trim_matches('"') {
-                "workload" => return Some("Workload"),
-                "trait" => return Some("Trait"),
-                "policy" => return Some("Policy"),
-                other => panic!("{}: unknown kind {other:?}", manifest.display()),
-            }
+            kind = Some(value.trim_start_matches([' ', '=']).trim_matches('"'));
         }
     }
-    None
+    match (directory, kind) {
+        ("workloads", Some("workload")) => Some("Workload"),
+        ("traits", Some("trait")) => Some("Trait"),
+        ("policies", Some("policy")) => Some("Policy"),
+        (_, kind) => panic!(
+            "{}: a member of traits/ is a library under lib/, or a definition whose \
+             [package.metadata.kiln] kind is that of its directory (workloads/ workload, \
+             traits/ trait, policies/ policy); found kind {kind:?} under {directory:?}",
+            manifest.display()
+        ),
+    }
 }
 
-/// The member crates of `traits/`, from its workspace `members` list.
+/// The member crates of `traits/` (paths such as `workloads/webservice`), from its
+/// workspace `members` list.
 fn guest_crates(traits: &Path) -> Vec<String> {
     let manifest = fs::read_to_string(traits.join("Cargo.toml")).expect("read traits/Cargo.toml");
     let start = manifest

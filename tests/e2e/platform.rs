@@ -578,10 +578,10 @@ fn platform_policies_from_kiln_platform_allow_in_argocd_generate() {
 
 #[test]
 fn platform_kiln_test_passes_the_require_labels_tests() {
-    let run = run(&["test", "traits/require-labels"]);
+    let run = run(&["test", "traits/policies/require-labels"]);
     let out = run.ok();
     assert!(
-        out.contains("\nrunning ") && out.contains(" tests from traits/require-labels/"),
+        out.contains("\nrunning ") && out.contains(" tests from traits/policies/require-labels/"),
         "{out}"
     );
     assert!(
@@ -598,9 +598,10 @@ fn platform_kiln_test_passes_the_require_labels_tests() {
 
 #[test]
 fn platform_kiln_test_reports_a_wrong_expectation() {
-    let original =
-        std::fs::read_to_string(repo().join("traits/require-labels/require-labels.test.yaml"))
-            .expect("read the test file");
+    let original = std::fs::read_to_string(
+        repo().join("traits/policies/require-labels/require-labels.test.yaml"),
+    )
+    .expect("read the test file");
     let right = "message: 'Deployment \"api\" lacks the label \"team\"'";
     assert_eq!(
         original.matches(right).count(),

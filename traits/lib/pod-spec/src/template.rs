@@ -1,0 +1,156 @@
+//! The pod template of KubeVela's workload types (`webservice`, `worker`, `daemon`,
+//! `statefulset`, `task`, `cron-task`): one container named after the component, in a pod
+//! labelled with the application and the component.
+//!
+//! Their CUE templates copy most parameters into the container and the pod as they are,
+//! each when it is set (`if parameter.cmd != _|_ { command: parameter.cmd }`); so does
+//! [`PodTemplate`], by the parameters' KubeVela names, from the workload's own `Params`.
+//! Only what each type computes (its ports, its mounts and volumes) is passed in.
+
+use std::collections::BTreeMap;
+
+use kiln_sdk::prelude::*;
+
+use crate::{COMPONENT_LABEL, NAME_LABEL, REVISION_LABEL, pod_labels, pod_metadata};
+
+/// The parameters the container takes as they are: `(parameter, container field)`.
+const CONTAINER_FIELDS: &[(&str, &str)] = &[
+    ("image", "image"),
+    ("imagePullPolicy", "imagePullPolicy"),
+    ("cmd", "command"),
+    ("args", "args"),
+    ("env", "env"),
+    ("livenessProbe", "livenessProbe"),
+    ("readinessProbe", "readinessProbe"),
+];
+
+/// The parameters the pod takes as they are: `(parameter, pod field)`.
+const POD_FIELDS: &[(&str, &str)] = &[("hostAliases", "hostAliases"), ("restart", "restartPolicy")];
+
+/// The pod template of a workload type, from its parameters.
+pub struct PodTemplate {
+    /// The component's name: the container's.
+    name: String,
+    /// The parameters as given (serialized: unset optional ones are absent).
+    params: Map<String, Value>,
+    /// `{labels, annotations?}`.
+    metadata: Value,
+    /// Why the revision label is not what KubeVela sets, when `addRevisionLabel` asks for it.
+    revision_warning: Option<String>,
+}
+
+impl PodTemplate {
+    /// The template of the component `ctx.component_name` with the parameters `params`:
+    /// its metadata from `labels`, `annotations` and `addRevisionLabel`. The OAM labels
+    /// (and the revision label when asked for) must not contradict the user's.
+    pub fn new(ctx: &Context, params: &impl Serialize) -> Result<PodTemplate> {
+        let Value::Object(params) = json!(params) else {
+            return Err(Error::msg("the parameters are not an object"));
+        };
+        let mut oam = vec![
+            (NAME_LABEL, ctx.app_name.clone()),
+            (COMPONENT_LABEL, ctx.component_name.clone()),
+        ];
+        let mut revision_warning = None;
+        if params.get("addRevisionLabel") == Some(&Value::Bool(true)) {
+            // Kiln has no component revisions; the application revision stands in for them.
+            oam.push((REVISION_LABEL, ctx.app_revision.clone()));
+            revision_warning = Some(format!(
+                "Kiln has no component revisions: {REVISION_LABEL} is set to the application revision {:?}",
+                ctx.app_revision
+            ));
+        }
+        let labels = pod_labels(string_map(params.get("labels")).as_ref(), &oam)?;
+        let metadata = pod_metadata(labels, string_map(params.get("annotations")).as_ref());
+        Ok(PodTemplate {
+            name: ctx.component_name.clone(),
+            params,
+            metadata,
+            revision_warning,
+        })
+    }
+
+    /// The pod template's `metadata`.
+    pub fn metadata(&self) -> &Value {
+        &self.metadata
+    }
+
+    /// `{metadata, spec}`: the container with the copied parameters, `resources`, `ports`
+    /// and the mounts of `mounts_and_volumes`; the pod with the copied parameters,
+    /// `imagePullSecrets` and its volumes.
+    pub fn render(
+        &self,
+        ports: Option<Value>,
+        mounts_and_volumes: Option<(Vec<Value>, Vec<Value>)>,
+    ) -> Value {
+        let (mounts, volumes) = mounts_and_volumes.unzip();
+        let mut container = self.copied(CONTAINER_FIELDS);
+        container.insert("name".into(), json!(self.name));
+        insert(&mut container, "ports", ports);
+        insert(&mut container, "resources", self.resources());
+        insert(&mut container, "volumeMounts", mounts.map(Value::Array));
+
+        let mut spec = self.copied(POD_FIELDS);
+        spec.insert("containers".into(), json!([container]));
+        let secrets = self
+            .params
+            .get("imagePullSecrets")
+            .and_then(Value::as_array);
+        let secrets = secrets.map(|names| names.iter().map(|name| json!({ "name": name })));
+        insert(&mut spec, "imagePullSecrets", secrets.map(Value::from_iter));
+        insert(&mut spec, "volumes", volumes.map(Value::Array));
+        json!({ "metadata": self.metadata, "spec": spec })
+    }
+
+    /// `out` with the warning of `addRevisionLabel`, when it asked for the label.
+    pub fn warn(&self, out: WorkloadOutput) -> WorkloadOutput {
+        match &self.revision_warning {
+            Some(message) => out.warn(Some("addRevisionLabel"), message.clone()),
+            None => out,
+        }
+    }
+
+    /// The fields of `fields` whose parameter is set, under their Kubernetes names.
+    fn copied(&self, fields: &[(&str, &str)]) -> Map<String, Value> {
+        fields
+            .iter()
+            .filter_map(|(parameter, field)| {
+                let value = self.params.get(*parameter)?;
+                Some(((*field).to_string(), value.clone()))
+            })
+            .collect()
+    }
+
+    /// `resources` from `cpu` and `memory`, each requested and limited alike unless
+    /// `limit` (`webservice`'s) sets its limit; only the amounts requested count.
+    fn resources(&self) -> Option<Value> {
+        let mut requests = Map::new();
+        let mut limits = Map::new();
+        for amount in ["cpu", "memory"] {
+            if let Some(request) = self.params.get(amount) {
+                let limit = self.params.get("limit").and_then(|l| l.get(amount));
+                requests.insert(amount.into(), request.clone());
+                limits.insert(amount.into(), limit.unwrap_or(request).clone());
+            }
+        }
+        (!requests.is_empty()).then(|| json!({ "limits": limits, "requests": requests }))
+    }
+}
+
+/// Sets `field` of `object` when there is a `value`.
+fn insert(object: &mut Map<String, Value>, field: &str, value: Option<Value>) {
+    if let Some(value) = value {
+        object.insert(field.into(), value);
+    }
+}
+
+/// A map of strings (`labels`, `annotations`) from its serialized parameter.
+fn string_map(value: Option<&Value>) -> Option<BTreeMap<String, String>> {
+    let entries = value?.as_object()?;
+    Some(
+        entries
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect(),
+    )
+}
