@@ -473,7 +473,7 @@ impl Registry {
     }
 
     /// Starts loading, on the thread pool, the built-ins among `names` that `sandbox` has not
-    /// loaded, so that they load while the caller does something else (parse the
+    /// loaded and can map from their precompiled artifacts, so that they load while the caller does something else (parse the
     /// application they come from: see [`crate::app::Text::type_names`]). A name that is not
     /// a built-in, or that fails to load, is left to the render: it reports what the parse
     /// finds, and loads (and fails) again then.
@@ -487,7 +487,18 @@ impl Registry {
             let Some((name, entry)) = self.entries.get_key_value(name) else {
                 continue;
             };
+            // Only a load that maps the built-in's precompiled artifact: one that compiles
+            // runs Cranelift's jobs on this same thread pool, and a render thread that
+            // waits for it (`module`) could have stolen one of them, below its wait on its
+            // own stack: neither would ever finish (seen in a render whose limits gave an
+            // engine that cannot use the artifacts). Such a load is left to the render's own
+            // parallel load, which waits for nothing.
+            let maps_in_place = entry
+                .precompiled
+                .as_ref()
+                .is_some_and(|p| p.engine_key == sandbox.engine_key());
             if entry.module.is_some()
+                || !maps_in_place
                 || entry.loaded_by(sandbox).is_some()
                 || entry.preloading.swap(true, Ordering::AcqRel)
             {

@@ -48,6 +48,30 @@ fn a_render_uses_the_modules_a_preload_loaded_and_reports_the_names_it_skipped()
 }
 
 #[test]
+fn a_preload_never_starts_a_load_that_compiles() {
+    // Another memory limit: an engine whose code the build's artifacts do not fit, so the
+    // built-ins compile. A preload that compiled could deadlock a render waiting for it.
+    let limits = Limits {
+        memory: 64 << 20,
+        ..Limits::default()
+    };
+    let sandbox = Sandbox::new(limits, None).unwrap();
+    assert_ne!(sandbox.engine_key(), BUILTIN_ENGINE_KEY);
+    let registry = Registry::builtin();
+    rayon::in_place_scope(|scope| {
+        registry.preload(scope, &sandbox, ["scaler"]);
+        let entry = &registry.entries["scaler"];
+        assert!(!entry.preloading.load(Ordering::Acquire));
+        assert!(entry.loaded_by(&sandbox).is_none());
+    });
+    // The render's own load compiles it.
+    let loaded = registry
+        .load_modules(&sandbox, &BTreeSet::from(["scaler"]))
+        .unwrap();
+    assert_eq!(loaded.get("scaler").unwrap().metadata.name, "scaler");
+}
+
+#[test]
 fn a_built_in_loads_from_the_binary_and_never_from_the_cache() {
     let cache = tempfile::tempdir().unwrap();
     let sandbox = Sandbox::new(Limits::default(), Some(cache.path().into())).unwrap();
