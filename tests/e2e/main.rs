@@ -10,6 +10,7 @@ mod cache;
 mod cache_trust;
 mod cli_errors;
 mod custom_definitions;
+mod editor_schema;
 mod hardening;
 mod hostile;
 mod kubevela_builtin;
