@@ -78,28 +78,45 @@ impl PodTemplate {
     /// `{metadata, spec}`: the container with the copied parameters, `resources`, `ports`
     /// and the mounts of `mounts_and_volumes`; the pod with the copied parameters,
     /// `imagePullSecrets` and its volumes.
+    ///
+    /// The parameters move into the pod rather than being copied (this runs for every
+    /// component of every render), so a template renders once.
     pub fn render(
-        &self,
+        &mut self,
         ports: Option<Value>,
         mounts_and_volumes: Option<(Vec<Value>, Vec<Value>)>,
     ) -> Value {
         let (mounts, volumes) = mounts_and_volumes.unzip();
-        let mut container = self.copied(CONTAINER_FIELDS);
-        container.insert("name".into(), json!(self.name));
+        let mut container = self.take(CONTAINER_FIELDS);
+        container.insert("name".into(), Value::String(self.name.clone()));
         insert(&mut container, "ports", ports);
-        insert(&mut container, "resources", self.resources());
+        insert(&mut container, "resources", resources(&self.params));
         insert(&mut container, "volumeMounts", mounts.map(Value::Array));
 
-        let mut spec = self.copied(POD_FIELDS);
-        spec.insert("containers".into(), json!([container]));
-        let secrets = self
-            .params
-            .get("imagePullSecrets")
-            .and_then(Value::as_array);
-        let secrets = secrets.map(|names| names.iter().map(|name| json!({ "name": name })));
-        insert(&mut spec, "imagePullSecrets", secrets.map(Value::from_iter));
+        let mut spec = self.take(POD_FIELDS);
+        spec.insert(
+            "containers".into(),
+            Value::Array(vec![Value::Object(container)]),
+        );
+        let secrets = match self.params.remove("imagePullSecrets") {
+            Some(Value::Array(names)) => Some(
+                names
+                    .into_iter()
+                    .map(|name| {
+                        let mut secret = Map::new();
+                        secret.insert("name".into(), name);
+                        Value::Object(secret)
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
+        insert(&mut spec, "imagePullSecrets", secrets.map(Value::Array));
         insert(&mut spec, "volumes", volumes.map(Value::Array));
-        json!({ "metadata": self.metadata, "spec": spec })
+        let mut template = Map::new();
+        template.insert("metadata".into(), self.metadata.clone());
+        template.insert("spec".into(), Value::Object(spec));
+        Value::Object(template)
     }
 
     /// `out` with the warning of `addRevisionLabel`, when it asked for the label.
@@ -110,31 +127,32 @@ impl PodTemplate {
         }
     }
 
-    /// The fields of `fields` whose parameter is set, under their Kubernetes names.
-    fn copied(&self, fields: &[(&str, &str)]) -> Map<String, Value> {
+    /// The fields of `fields` whose parameter is set, under their Kubernetes names, taken
+    /// out of the parameters.
+    fn take(&mut self, fields: &[(&str, &str)]) -> Map<String, Value> {
         fields
             .iter()
             .filter_map(|(parameter, field)| {
-                let value = self.params.get(*parameter)?;
-                Some(((*field).to_string(), value.clone()))
+                let value = self.params.remove(*parameter)?;
+                Some(((*field).to_string(), value))
             })
             .collect()
     }
+}
 
-    /// `resources` from `cpu` and `memory`, each requested and limited alike unless
-    /// `limit` (`webservice`'s) sets its limit; only the amounts requested count.
-    fn resources(&self) -> Option<Value> {
-        let mut requests = Map::new();
-        let mut limits = Map::new();
-        for amount in ["cpu", "memory"] {
-            if let Some(request) = self.params.get(amount) {
-                let limit = self.params.get("limit").and_then(|l| l.get(amount));
-                requests.insert(amount.into(), request.clone());
-                limits.insert(amount.into(), limit.unwrap_or(request).clone());
-            }
+/// `resources` from `cpu` and `memory`, each requested and limited alike unless `limit`
+/// (`webservice`'s) sets its limit; only the amounts requested count.
+fn resources(params: &Map<String, Value>) -> Option<Value> {
+    let mut requests = Map::new();
+    let mut limits = Map::new();
+    for amount in ["cpu", "memory"] {
+        if let Some(request) = params.get(amount) {
+            let limit = params.get("limit").and_then(|l| l.get(amount));
+            requests.insert(amount.into(), request.clone());
+            limits.insert(amount.into(), limit.unwrap_or(request).clone());
         }
-        (!requests.is_empty()).then(|| json!({ "limits": limits, "requests": requests }))
     }
+    (!requests.is_empty()).then(|| json!({ "limits": limits, "requests": requests }))
 }
 
 /// Sets `field` of `object` when there is a `value`.

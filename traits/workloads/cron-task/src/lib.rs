@@ -116,7 +116,7 @@ fn never() -> String {
 
 /// Renders the CronJob.
 pub fn cron_task(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
-    let pod = PodTemplate::new(ctx, &params)?;
+    let mut pod = PodTemplate::new(ctx, &params)?;
     let volumes = pod::mounts_and_volumes(params.volume_mounts.as_ref(), params.volumes.as_ref())?;
 
     let mut job_spec = Map::new();

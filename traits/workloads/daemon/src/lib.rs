@@ -154,7 +154,7 @@ fn port_name(port: i64) -> String {
 /// Service.
 pub fn daemon(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
     let name = &ctx.component_name;
-    let pod = PodTemplate::new(ctx, &params)?;
+    let mut pod = PodTemplate::new(ctx, &params)?;
     let ports = params.ports.as_ref().map(|ports| {
         let ports = ports.iter().map(|v| {
             json!({

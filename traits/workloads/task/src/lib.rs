@@ -67,7 +67,7 @@ fn never() -> String {
 
 /// Renders the Job.
 pub fn task(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
-    let pod = PodTemplate::new(ctx, &params)?;
+    let mut pod = PodTemplate::new(ctx, &params)?;
     let volumes = params
         .volumes
         .as_deref()

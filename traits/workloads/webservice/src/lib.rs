@@ -96,7 +96,7 @@ pub struct Limit {
 /// Service.
 pub fn webservice(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
     let name = &ctx.component_name;
-    let pod = PodTemplate::new(ctx, &params)?;
+    let mut pod = PodTemplate::new(ctx, &params)?;
     let ports = params.ports.as_deref();
     let volumes = pod::mounts_and_volumes(params.volume_mounts.as_ref(), params.volumes.as_ref())?;
     let deployment = json!({

@@ -187,7 +187,7 @@ fn from_volume_mounts(vm: &VolumeMounts) -> (Vec<Value>, Vec<Value>) {
 
 /// Renders the Deployment. A worker never has a Service.
 pub fn worker(params: Params, ctx: &Context) -> Result<WorkloadOutput> {
-    let pod = PodTemplate::new(ctx, &params)?;
+    let mut pod = PodTemplate::new(ctx, &params)?;
     let volumes = match (&params.volume_mounts, &params.volumes) {
         (Some(vm), _) => Some(from_volume_mounts(vm)),
         (None, Some(volumes)) => Some(pod::from_volumes(volumes)?),
