@@ -485,22 +485,114 @@ fn vela_dry_run(objects: &[Object], i: usize, app_name: &str, out: &mut String) 
 }
 
 pub mod yaml {
-    //! A small YAML emitter for JSON values, in kubectl's style (two-space indent, list items
+    //! A small YAML emitter for JSON values and YAML nodes ([`Tree`]), in kubectl's style (two-space indent, list items
     //! at their key's indent). Strings are plain only when every YAML 1.1 and 1.2 reader
     //! reads them back as the same string; otherwise they are double-quoted, with every
     //! character such a reader refuses raw, or reads as a line break, escaped.
 
     use std::fmt::Write as _;
 
-    use serde_json::Value;
+    use serde_json::{Number, Value};
+
+    use crate::app::yaml::{Node, NodeValue};
+
+    /// A tree the emitter writes: JSON values (objects in `serde_json`'s order, sorted), or
+    /// the nodes of a YAML file (maps in file order, as `kiln convert` keeps them).
+    pub trait Tree: Sized {
+        /// A map's entries, in the order they are written.
+        type Entries<'a>: Iterator<Item = (&'a str, &'a Self)>
+        where
+            Self: 'a;
+
+        /// What the node is.
+        fn shape(&self) -> Shape<'_, Self>;
+    }
+
+    /// What a [`Tree`] node is, to the emitter.
+    pub enum Shape<'a, T: Tree + 'a> {
+        /// A map with at least one entry, written as a block.
+        Map(T::Entries<'a>),
+        /// A list with at least one item, written as a block.
+        Seq(&'a [T]),
+        /// A scalar, or an empty map or list, written on its key's line.
+        Inline(Inline<'a>),
+    }
+
+    /// A node written on its key's (or its dash's) line.
+    pub enum Inline<'a> {
+        Null,
+        Bool(bool),
+        Number(&'a Number),
+        String(&'a str),
+        EmptyMap,
+        EmptySeq,
+    }
+
+    /// A JSON object's entries, to the emitter.
+    pub struct ObjectEntries<'a>(serde_json::map::Iter<'a>);
+
+    impl<'a> Iterator for ObjectEntries<'a> {
+        type Item = (&'a str, &'a Value);
+
+        fn next(&mut self) -> Option<Self::Item> {
+            self.0.next().map(|(k, v)| (k.as_str(), v))
+        }
+    }
+
+    /// A YAML map's entries, to the emitter.
+    pub struct NodeEntries<'a>(std::slice::Iter<'a, (String, Node)>);
+
+    impl<'a> Iterator for NodeEntries<'a> {
+        type Item = (&'a str, &'a Node);
+
+        fn next(&mut self) -> Option<Self::Item> {
+            self.0.next().map(|(k, v)| (k.as_str(), v))
+        }
+    }
+
+    impl Tree for Value {
+        type Entries<'a> = ObjectEntries<'a>;
+
+        fn shape(&self) -> Shape<'_, Value> {
+            match self {
+                Value::Object(map) if !map.is_empty() => Shape::Map(ObjectEntries(map.iter())),
+                Value::Array(items) if !items.is_empty() => Shape::Seq(items),
+                Value::Object(_) => Shape::Inline(Inline::EmptyMap),
+                Value::Array(_) => Shape::Inline(Inline::EmptySeq),
+                Value::Null => Shape::Inline(Inline::Null),
+                Value::Bool(b) => Shape::Inline(Inline::Bool(*b)),
+                Value::Number(n) => Shape::Inline(Inline::Number(n)),
+                Value::String(s) => Shape::Inline(Inline::String(s)),
+            }
+        }
+    }
+
+    impl Tree for Node {
+        type Entries<'a> = NodeEntries<'a>;
+
+        fn shape(&self) -> Shape<'_, Node> {
+            match &self.value {
+                NodeValue::Map(entries) if !entries.is_empty() => {
+                    Shape::Map(NodeEntries(entries.iter()))
+                }
+                NodeValue::Seq(items) if !items.is_empty() => Shape::Seq(items),
+                NodeValue::Map(_) => Shape::Inline(Inline::EmptyMap),
+                NodeValue::Seq(_) => Shape::Inline(Inline::EmptySeq),
+                NodeValue::Null => Shape::Inline(Inline::Null),
+                NodeValue::Bool(b) => Shape::Inline(Inline::Bool(*b)),
+                NodeValue::Number(n) => Shape::Inline(Inline::Number(n)),
+                NodeValue::String(s) => Shape::Inline(Inline::String(s)),
+            }
+        }
+    }
 
     /// Appends `value` as one YAML document (no `---`).
-    pub fn document(value: &Value, out: &mut String) {
-        match value {
-            Value::Object(map) if !map.is_empty() => block_map(map, 0, out),
-            Value::Array(items) if !items.is_empty() => block_seq(items, 0, out),
-            scalar => {
-                inline(scalar, out);
+    pub fn document<T: Tree>(value: &T, out: &mut String) {
+        match value.shape() {
+            Shape::Map(entries) => block_map::<T>(entries, 0, out),
+            Shape::Seq(items) => block_seq(items, 0, out),
+            Shape::Inline(scalar) => {
+                inline(&scalar, out);
                 out.push('\n');
             }
         }
@@ -512,8 +604,8 @@ pub mod yaml {
         }
     }
 
-    fn block_map(map: &serde_json::Map<String, Value>, level: usize, out: &mut String) {
-        for (k, v) in map {
+    fn block_map<'a, T: Tree + 'a>(entries: T::Entries<'a>, level: usize, out: &mut String) {
+        for (k, v) in entries {
             indent(level, out);
             key(k, level, out);
             value_after_key(v, level, out);
@@ -540,33 +632,33 @@ pub mod yaml {
         out.push(':');
     }
 
-    fn value_after_key(v: &Value, level: usize, out: &mut String) {
-        match v {
-            Value::Object(m) if !m.is_empty() => {
+    fn value_after_key<T: Tree>(v: &T, level: usize, out: &mut String) {
+        match v.shape() {
+            Shape::Map(entries) => {
                 out.push('\n');
-                block_map(m, level + 2, out);
+                block_map::<T>(entries, level + 2, out);
             }
-            Value::Array(items) if !items.is_empty() => {
+            Shape::Seq(items) => {
                 out.push('\n');
                 block_seq(items, level, out);
             }
-            scalar => {
+            Shape::Inline(scalar) => {
                 out.push(' ');
-                inline(scalar, out);
+                inline(&scalar, out);
                 out.push('\n');
             }
         }
     }
 
-    fn block_seq(items: &[Value], level: usize, out: &mut String) {
+    fn block_seq<T: Tree>(items: &[T], level: usize, out: &mut String) {
         for item in items {
             indent(level, out);
             out.push('-');
-            match item {
-                Value::Object(m) if !m.is_empty() => {
+            match item.shape() {
+                Shape::Map(entries) => {
                     // First key on the dash's line, the rest aligned under it.
                     let mut first = true;
-                    for (k, v) in m {
+                    for (k, v) in entries {
                         if first {
                             out.push(' ');
                             first = false;
@@ -577,27 +669,27 @@ pub mod yaml {
                         value_after_key(v, level + 2, out);
                     }
                 }
-                Value::Array(inner) if !inner.is_empty() => {
+                Shape::Seq(inner) => {
                     out.push('\n');
                     block_seq(inner, level + 2, out);
                 }
-                scalar => {
+                Shape::Inline(scalar) => {
                     out.push(' ');
-                    inline(scalar, out);
+                    inline(&scalar, out);
                     out.push('\n');
                 }
             }
         }
     }
 
-    fn inline(v: &Value, out: &mut String) {
+    fn inline(v: &Inline<'_>, out: &mut String) {
         match v {
-            Value::Null => out.push_str("null"),
-            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Number(n) => out.push_str(&n.to_string()),
-            Value::String(s) => string(s, out),
-            Value::Array(_) => out.push_str("[]"),
-            Value::Object(_) => out.push_str("{}"),
+            Inline::Null => out.push_str("null"),
+            Inline::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Inline::Number(n) => out.push_str(&n.to_string()),
+            Inline::String(s) => string(s, out),
+            Inline::EmptySeq => out.push_str("[]"),
+            Inline::EmptyMap => out.push_str("{}"),
         }
     }
 
