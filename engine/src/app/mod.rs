@@ -12,6 +12,9 @@ mod appfile;
 mod application;
 pub mod yaml;
 
+pub(crate) use appfile::{DEFAULT_TYPE, NON_PROPERTY_KEYS};
+pub(crate) use application::{API_VERSIONS, IGNORED_COMPONENT_KEYS};
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -126,7 +129,8 @@ impl Source {
     pub(crate) fn invalid(&self, path: &[Segment], message: impl Into<String>) -> Error {
         Error::Invalid {
             site: Box::new(Site {
-                field: Some(dotted(path)),
+                // The whole document is no field: `app.yaml:1:1: missing apiVersion`.
+                field: (!path.is_empty()).then(|| dotted(path)),
                 ..self.site(path)
             }),
             message: message.into(),
