@@ -87,6 +87,53 @@ pub enum Command {
     Test(TestArgs),
     /// Scaffold a new definition crate with one passing test.
     New(NewArgs),
+    /// Print the JSON Schema of application files for editors (draft-07, as the YAML
+    /// language server reads it): every component type and trait, with its parameters.
+    Schema(SchemaArgs),
+    /// Rewrite an appfile as an OAM Application, or an Application as an appfile, on
+    /// stdout. What the other form cannot say is an error listing each place, unless
+    /// --lossy.
+    Convert(ConvertArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConvertArgs {
+    /// The application file, a directory holding one, or - for stdin.
+    #[arg(default_value = ".")]
+    pub path: String,
+
+    /// The form to write.
+    #[arg(long, value_enum)]
+    pub to: ConvertTo,
+
+    /// Leave out what the other form cannot say, with a warning for each, instead of
+    /// failing.
+    #[arg(long)]
+    pub lossy: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ConvertTo {
+    /// An OAM `Application` (`core.oam.dev/v1beta1`).
+    Application,
+    /// An appfile (`name` and `services`).
+    Appfile,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Which application files the schema describes [default: both, told apart by
+    /// `apiVersion`].
+    #[arg(long, value_enum)]
+    pub format: Option<SchemaFormat>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaFormat {
+    /// OAM `Application` files (`apiVersion: core.oam.dev/v1beta1`).
+    Application,
+    /// Appfiles (`name` and `services`).
+    Appfile,
 }
 
 #[derive(Debug, clap::Args)]

@@ -14,6 +14,8 @@
 //!   the application (components patched or left out, the namespace set);
 //! - [`manifest`]: labels, names and namespaces, object identities, and the YAML or JSON
 //!   stream;
+//! - [`convert`]: an application file rewritten in the other form (appfile or
+//!   `Application`), in the file's order, saying what the other form cannot hold;
 //! - [`sandbox`]: wasmtime — limits, WASI with nothing granted, traps in words, the
 //!   compiled-module cache — which runs a definition's `describe` and `render`;
 //! - [`parameters`]: every property is checked against its definition's JSON Schema, for
@@ -21,6 +23,8 @@
 //!   computed;
 //! - [`definitions`]: the names an application uses resolve to definitions (built-in or
 //!   `.wasm` files, pinned by a [`definitions::Lock`]), loaded into the [`sandbox`];
+//! - [`app_schema`]: the JSON Schema of application files for editors, from the
+//!   definitions' names, descriptions and parameter schemas (`kiln schema`);
 //! - [`platform`]: the platform team's file (limits, pins, guardrail policies);
 //! - [`render`]: per component, the workload, then each trait in order, merged by
 //!   [`patch`]; lists flattened and objects of one identity merged;
@@ -50,7 +54,9 @@
 //! ```
 
 pub mod app;
+pub mod app_schema;
 pub mod argocd;
+pub mod convert;
 pub mod definitions;
 pub mod digest;
 pub mod environment;

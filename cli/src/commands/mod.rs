@@ -2,9 +2,11 @@
 
 mod argocd;
 mod cache;
+mod convert;
 mod definitions;
 mod new;
 mod render;
+mod schema;
 mod test;
 mod tree;
 
@@ -37,5 +39,7 @@ pub fn run(args: Args) -> Result<Output> {
             definitions::check(Setup::new(flags)?, flags, dir)
         }
         Command::Argocd(command) => argocd::run(Setup::new(flags)?, flags, command),
+        Command::Schema(schema_args) => schema::run(Setup::new(flags)?, flags, schema_args),
+        Command::Convert(convert_args) => convert::run(Setup::new(flags)?, flags, convert_args),
     }
 }

@@ -12,7 +12,7 @@ use crate::error::Result;
 /// The component type of a service that names none (KubeVela's default).
 pub const DEFAULT_TYPE: &str = "webservice";
 /// Service keys that are neither traits nor properties.
-const NON_PROPERTY_KEYS: &[&str] = &["type", "dependsOn", "build"];
+pub(crate) const NON_PROPERTY_KEYS: &[&str] = &["type", "dependsOn", "build"];
 
 pub(super) fn read(
     source: Arc<Source>,

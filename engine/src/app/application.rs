@@ -12,9 +12,9 @@ use super::{
 };
 use crate::error::Result;
 
-const API_VERSIONS: &[&str] = &["core.oam.dev/v1beta1", "core.oam.dev/v1alpha2"];
+pub(crate) const API_VERSIONS: &[&str] = &["core.oam.dev/v1beta1", "core.oam.dev/v1alpha2"];
 /// Component keys KubeVela defines that rendering does not use.
-const IGNORED_COMPONENT_KEYS: &[&str] = &[
+pub(crate) const IGNORED_COMPONENT_KEYS: &[&str] = &[
     "dependsOn",
     "inputs",
     "outputs",
