@@ -79,17 +79,21 @@ fn render(
     if args.out_dir.is_some() {
         bail!("--out-dir writes one file per application: it needs --recursive");
     }
-    let text = if args.path == "-" {
-        read_stdin()?
-    } else {
-        Text::read(Path::new(&args.path))?
-    };
-    let (stdout, warnings) = render_text(text)?;
+    let (stdout, warnings) = render_text(read_text(&args.path)?)?;
     Ok(Output {
         stdout,
         warnings,
         failed: false,
     })
+}
+
+/// The application file `path` names (a file, a directory holding one, or `-` for stdin).
+pub(super) fn read_text(path: &str) -> Result<Text> {
+    if path == "-" {
+        read_stdin()
+    } else {
+        Ok(Text::read(Path::new(path))?)
+    }
 }
 
 /// The application on stdin, up to the size limit of an application file.
