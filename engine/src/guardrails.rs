@@ -9,6 +9,7 @@
 //! at the end, listing every denial of every policy.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -17,9 +18,12 @@ use crate::definitions::Registry;
 pub use crate::error::Violation;
 use crate::error::{Error, Result, Site};
 use crate::manifest::{self, Object};
+use crate::patch::trace::{Contributor, Stage};
 use crate::patch::{self, Owners};
 use crate::platform::Action;
-use crate::render::{RenderOptions, Rendered, call_error, patch_from_wit, wit_context};
+use crate::render::{
+    RenderOptions, Rendered, call_error, definition_id, location, patch_from_wit, wit_context,
+};
 use crate::sandbox::{Sandbox, wit};
 
 /// Runs the policies of `options` over the objects of `rendered`, applying their
@@ -142,7 +146,16 @@ pub fn enforce(
                     ids[i]
                 )));
             }
-            objects[i].value = value;
+            let object = &mut objects[i];
+            if let Some(trace) = &mut object.trace {
+                let by = Arc::new(Contributor {
+                    stage: Stage::Policy,
+                    definition: Some(definition_id(module)),
+                    source: location(site),
+                });
+                trace.record(&object.value, &value, &by);
+            }
+            object.value = value;
         }
     }
     if denials.is_empty() {

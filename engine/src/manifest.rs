@@ -37,6 +37,9 @@ pub struct Object {
     pub text: Option<(Format, String)>,
     /// Its [`identity`], kept when its value is written ahead.
     pub identity: Option<String>,
+    /// Who set each of its fields, when the render was asked to trace
+    /// ([`crate::render::RenderOptions::trace`]).
+    pub trace: Option<crate::patch::trace::Trace>,
 }
 
 impl Object {
@@ -255,6 +258,7 @@ pub fn finish(mut value: Value, origin: Origin, labels: &Labels<'_>) -> Object {
         component: labels.component.to_string(),
         origin,
         text: None,
+        trace: None,
     }
 }
 

@@ -19,9 +19,14 @@
 //! - `"$patchStrategy/<field>": "retainKeys"` replaces the field's value (in a keyed list: the
 //!   matching items, wholesale) and `"$patchStrategy/<field>": "replace"` replaces a list whole.
 
+pub mod trace;
+
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
+
+use trace::{Contributor, Trace};
 
 /// A patch as a definition returned it.
 #[derive(Debug, Clone, PartialEq)]
@@ -196,6 +201,24 @@ pub fn apply_with(
         }
         Patch::JsonPatch(ops) => json_patch(target, ops),
     }
+}
+
+/// [`apply`], recording in `trace` (when there is one) each field the patch changed, as
+/// `by`'s step. Without a trace it is [`apply`], and costs what it costs.
+pub fn apply_traced(
+    target: &mut Value,
+    patch: &Patch,
+    owner: &str,
+    owners: &mut Owners,
+    trace: Option<(&mut Trace, &Arc<Contributor>)>,
+) -> Result<(), PatchError> {
+    let Some((trace, by)) = trace else {
+        return apply(target, patch, owner, owners);
+    };
+    let before = target.clone();
+    apply(target, patch, owner, owners)?;
+    trace.record(&before, target, by);
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,6 +19,7 @@ use crate::app::{Application, Component, TraitUse, dotted, key, parse_field};
 use crate::definitions::{Kind, Loaded, Registry};
 use crate::error::{Error, Result, Site};
 use crate::manifest::{self, Object, Origin};
+use crate::patch::trace::{Contributor, DefinitionId, Stage, Trace};
 use crate::patch::{self, Owners, Patch, PatchError};
 use crate::platform::PolicyUse;
 use crate::sandbox::{CallError, Instances, Module, Sandbox, wit};
@@ -147,6 +148,10 @@ pub struct RenderOptions {
     /// ([`manifest::Object::serialize`]); [`manifest::write`] must then be given the same
     /// format. Ignored when there are policies: they read and mutate the values.
     pub serialize: Option<manifest::Format>,
+    /// Record who set each field of each object ([`manifest::Object::trace`]): each
+    /// change is compared with the object before it, so it costs a copy per change. Off,
+    /// nothing is copied.
+    pub trace: bool,
 }
 
 impl Default for RenderOptions {
@@ -158,6 +163,7 @@ impl Default for RenderOptions {
             revision: String::new(),
             policies: Vec::new(),
             serialize: None,
+            trace: false,
         }
     }
 }
@@ -397,6 +403,27 @@ struct Draft {
     /// `object` as JSON text, kept between trait calls until a patch changes it: every
     /// trait is sent every output so far, and most never change them.
     text: Option<String>,
+    /// Its fields' provenance, when the render traces.
+    provenance: Option<Provenance>,
+}
+
+/// The recorded steps of a draft, and who created it.
+struct Provenance {
+    steps: Trace,
+    creator: Arc<Contributor>,
+}
+
+impl Provenance {
+    /// The provenance of `object`, made by `creator` (when tracing: `creator` is some).
+    fn of(object: &Value, creator: Option<&Arc<Contributor>>) -> Option<Provenance> {
+        let creator = creator?;
+        let mut steps = Trace::default();
+        steps.created(object, creator);
+        Some(Provenance {
+            steps,
+            creator: creator.clone(),
+        })
+    }
 }
 
 impl Draft {
@@ -405,6 +432,21 @@ impl Draft {
         self.text
             .get_or_insert_with(|| json_text(&self.object))
             .clone()
+    }
+
+    /// Applies `patch` on behalf of `owner`, recorded as `by`'s step when tracing.
+    fn apply(
+        &mut self,
+        patch: &Patch,
+        owner: &str,
+        by: Option<&Arc<Contributor>>,
+    ) -> Result<(), PatchError> {
+        self.text = None;
+        let trace = match (&mut self.provenance, by) {
+            (Some(provenance), Some(by)) => Some((&mut provenance.steps, by)),
+            _ => None,
+        };
+        patch::apply_traced(&mut self.object, patch, owner, &mut self.owners, trace)
     }
 }
 
@@ -430,6 +472,7 @@ impl ComponentJob<'_> {
             &mut warnings,
         )?;
         let creator = format!("component type \"{}\"", c.type_name);
+        let workload_by = self.contributor(Stage::Workload, workload_module, &c.properties_path);
         let Some(output) = &response.output else {
             return Err(self.bad_output(
                 workload_module,
@@ -441,6 +484,7 @@ impl ComponentJob<'_> {
         let mut workload = Draft {
             name: "output".into(),
             owners: Owners::new(creator.clone()),
+            provenance: Provenance::of(&workload, workload_by.as_ref()),
             object: workload,
             origin: Origin::Workload {
                 type_name: c.type_name.clone(),
@@ -449,9 +493,11 @@ impl ComponentJob<'_> {
         };
         let mut auxiliaries: Vec<Draft> = Vec::new();
         for named in &response.outputs {
+            let object = self.object(workload_module, &site, &named.object, &named.name)?;
             auxiliaries.push(Draft {
                 name: named.name.clone(),
-                object: self.object(workload_module, &site, &named.object, &named.name)?,
+                provenance: Provenance::of(&object, workload_by.as_ref()),
+                object,
                 owners: Owners::new(creator.clone()),
                 origin: Origin::Auxiliary {
                     resource: named.name.clone(),
@@ -496,10 +542,11 @@ impl ComponentJob<'_> {
                     "a trait returns outputs and patches, not an output",
                 ));
             }
+            let by = self.contributor(Stage::Trait, module, &t.properties_path);
             if let Some(p) = &response.patch {
                 let p = self.patch(module, &site, p)?;
-                workload.text = None;
-                patch::apply(&mut workload.object, &p, &owner, &mut workload.owners)
+                workload
+                    .apply(&p, &owner, by.as_ref())
                     .map_err(|e| self.patch_error(module, &site, e, "the workload"))?;
             }
             for op in &response.patch_outputs {
@@ -514,15 +561,16 @@ impl ComponentJob<'_> {
                         ),
                     ));
                 };
-                target.text = None;
-                patch::apply(&mut target.object, &p, &owner, &mut target.owners).map_err(|e| {
+                target.apply(&p, &owner, by.as_ref()).map_err(|e| {
                     self.patch_error(module, &site, e, &format!("output \"{}\"", op.name))
                 })?;
             }
             for named in &response.outputs {
+                let object = self.object(module, &site, &named.object, &named.name)?;
                 auxiliaries.push(Draft {
                     name: named.name.clone(),
-                    object: self.object(module, &site, &named.object, &named.name)?,
+                    provenance: Provenance::of(&object, by.as_ref()),
+                    object,
                     owners: Owners::new(owner.clone()),
                     origin: Origin::Trait {
                         trait_type: t.type_name.clone(),
@@ -544,14 +592,23 @@ impl ComponentJob<'_> {
         let serialize = self
             .options
             .serialize
-            .filter(|_| self.options.policies.is_empty());
+            // Policies read and mutate the values; a trace is written from them too.
+            .filter(|_| self.options.policies.is_empty() && !self.options.trace);
         let site = self.site(None);
         let drafts = flatten_lists(std::iter::once(workload).chain(auxiliaries), &site)?;
         let drafts = merge_same_identity(drafts, self.namespace, &site)?;
+        let host = self.host_contributor();
         let objects = drafts
             .into_iter()
             .map(|draft| {
+                let before = draft.provenance.as_ref().map(|_| draft.object.clone());
                 let mut object = manifest::finish(draft.object, draft.origin, &labels);
+                if let (Some(mut provenance), Some(before), Some(host)) =
+                    (draft.provenance, before, &host)
+                {
+                    provenance.steps.record(&before, &object.value, host);
+                    object.trace = Some(provenance.steps);
+                }
                 if let Some(format) = serialize {
                     object.serialize(format);
                 }
@@ -565,6 +622,40 @@ impl ComponentJob<'_> {
         self.modules
             .get(name)
             .expect("resolve() loaded every definition the app names")
+    }
+
+    /// `module` at `stage`, with the application file's position of `properties`: who a
+    /// trace says made a change. None when the render does not trace.
+    fn contributor(
+        &self,
+        stage: Stage,
+        module: &Module,
+        properties: &[Segment],
+    ) -> Option<Arc<Contributor>> {
+        if !self.options.trace {
+            return None;
+        }
+        let site = self.app.source.site(properties);
+        Some(Arc::new(Contributor {
+            stage,
+            definition: Some(definition_id(module)),
+            source: location(&site),
+        }))
+    }
+
+    /// The host, for the labels, name and namespace it sets on every object.
+    fn host_contributor(&self) -> Option<Arc<Contributor>> {
+        self.options.trace.then(|| {
+            let site = self
+                .app
+                .source
+                .site_of(&self.component.path, self.component.position);
+            Arc::new(Contributor {
+                stage: Stage::Host,
+                definition: None,
+                source: location(&site),
+            })
+        })
     }
 
     fn context(&self) -> wit::Context {
@@ -770,6 +861,10 @@ fn flatten_lists(drafts: impl Iterator<Item = Draft>, site: &Site) -> Result<Vec
                 owners: Owners::new(producer.clone()),
                 origin: draft.origin.clone(),
                 text: None,
+                provenance: draft.provenance.as_ref().map(|p| Provenance {
+                    steps: p.steps.under(&format!("/items/{i}")),
+                    creator: p.creator.clone(),
+                }),
             });
         }
     }
@@ -798,28 +893,44 @@ fn merge_same_identity(drafts: Vec<Draft>, namespace: &str, site: &Site) -> Resu
         };
         let target = &mut out[first];
         let owner = draft.owners.creator().to_string();
-        patch::apply(
-            &mut target.object,
-            &Patch::Merge(draft.object),
-            &owner,
-            &mut target.owners,
-        )
-        .map_err(|e| match e {
-            conflict @ PatchError::Conflict { .. } => Error::Conflict {
-                site: Box::new(Site {
-                    field: None,
-                    ..site.clone()
-                }),
-                conflict: Box::new(conflict),
-            },
-            PatchError::Invalid(message) => Error::Invalid {
-                site: Box::new(site.clone()),
-                message: format!("{owner} returned {id} again, and it cannot be merged: {message}"),
-            },
-        })?;
-        target.text = None;
+        let by = draft.provenance.map(|p| p.creator);
+        target
+            .apply(&Patch::Merge(draft.object), &owner, by.as_ref())
+            .map_err(|e| match e {
+                conflict @ PatchError::Conflict { .. } => Error::Conflict {
+                    site: Box::new(Site {
+                        field: None,
+                        ..site.clone()
+                    }),
+                    conflict: Box::new(conflict),
+                },
+                PatchError::Invalid(message) => Error::Invalid {
+                    site: Box::new(site.clone()),
+                    message: format!(
+                        "{owner} returned {id} again, and it cannot be merged: {message}"
+                    ),
+                },
+            })?;
     }
     Ok(out)
+}
+
+/// `module` as a trace names it: name, version and the sha256 of its bytes.
+pub(crate) fn definition_id(module: &Module) -> DefinitionId {
+    DefinitionId {
+        name: module.name.clone(),
+        version: module.metadata.version.clone(),
+        sha256: crate::digest::hex(&module.digest),
+    }
+}
+
+/// `file:line:column` of `site`, as a trace names where properties are.
+pub(crate) fn location(site: &Site) -> Option<String> {
+    let file = site.file.as_ref()?;
+    Some(match site.position {
+        Some((line, column)) => format!("{file}:{line}:{column}"),
+        None => file.clone(),
+    })
 }
 
 /// A component's or trait's properties as the JSON text sent to its definition.

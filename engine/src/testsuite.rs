@@ -838,6 +838,7 @@ fn render_case(
                 None => platform.platform.policies.clone(),
             },
             serialize: None,
+            trace: false,
         },
         ..Request::default()
     };

@@ -94,6 +94,7 @@ fn request(env: &Environment, setup: &Setup) -> Request {
             revision: String::new(),
             policies: setup.platform.policies.clone(),
             serialize: Some(Format::Json),
+            trace: false,
         },
     }
 }

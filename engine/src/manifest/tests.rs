@@ -170,6 +170,7 @@ fn json_output_is_one_object_per_line() {
             },
             text: None,
             identity: None,
+            trace: None,
         },
         Object {
             value: json!({"kind": "B"}),
@@ -179,6 +180,7 @@ fn json_output_is_one_object_per_line() {
             },
             text: None,
             identity: None,
+            trace: None,
         },
     ];
     assert_eq!(
@@ -211,6 +213,7 @@ fn objects_written_ahead_print_as_their_values_would() {
             },
             text: None,
             identity: None,
+            trace: None,
         })
         .collect();
     for format in [Format::Yaml, Format::Json] {
