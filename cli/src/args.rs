@@ -87,6 +87,9 @@ pub enum Command {
     Test(TestArgs),
     /// Scaffold a new definition crate with one passing test.
     New(NewArgs),
+    /// Show who set a field of a rendered object: each definition (name, version, sha256),
+    /// stage and line of the application file, and the value it set or removed.
+    Explain(ExplainArgs),
     /// Print the JSON Schema of application files for editors (draft-07, as the YAML
     /// language server reads it): every component type and trait, with its parameters.
     Schema(SchemaArgs),
@@ -118,6 +121,22 @@ pub enum ConvertTo {
     Application,
     /// An appfile (`name` and `services`).
     Appfile,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The application file, a directory holding one, or - for stdin.
+    pub path: String,
+
+    /// The object: KIND/NAME (e.g. Deployment/frontend), or KIND/NAMESPACE/NAME.
+    pub object: String,
+
+    /// The field, dotted (spec.replicas, spec.template.spec.containers[0].image) or a JSON
+    /// pointer (/metadata/labels/app.oam.dev~1name) [default: every field].
+    pub field: Option<String>,
+
+    #[command(flatten)]
+    pub destination: DestinationArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -199,6 +218,32 @@ pub struct RenderArgs {
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Yaml)]
     pub output: OutputFormat,
 
+    #[command(flatten)]
+    pub destination: DestinationArgs,
+
+    /// Add `vela dry-run`'s comment headers (YAML only), to diff against KubeVela.
+    #[arg(long)]
+    pub vela_headers: bool,
+
+    /// Also write who set each field of each object (definition, stage, the app file's
+    /// line) to FILE, as JSON (see `kiln explain`).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
+    /// Render every application under the directory PATH (a monorepo), in parallel: one
+    /// stream in path order, or one file per application with --out-dir.
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// With --recursive: write `<OUT>/<app's directory>.yaml` (or `.json`) per application
+    /// instead of one stream.
+    #[arg(long, value_name = "OUT")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// What a render is for: the namespace, the cluster and the environment.
+#[derive(Debug, clap::Args)]
+pub struct DestinationArgs {
     /// Namespace of the objects (overrides the application's).
     #[arg(short, long)]
     pub namespace: Option<String>,
@@ -212,24 +257,10 @@ pub struct RenderArgs {
     #[arg(long, value_name = "LIST", env = "KUBE_API_VERSIONS")]
     pub api_versions: Option<String>,
 
-    /// Add `vela dry-run`'s comment headers (YAML only), to diff against KubeVela.
-    #[arg(long)]
-    pub vela_headers: bool,
-
     /// The environment to render: a `deploy` step of the workflow (or a topology policy),
     /// whose override and topology policies apply.
     #[arg(long, value_name = "NAME", env = "KILN_ENV")]
     pub env: Option<String>,
-
-    /// Render every application under the directory PATH (a monorepo), in parallel: one
-    /// stream in path order, or one file per application with --out-dir.
-    #[arg(short, long)]
-    pub recursive: bool,
-
-    /// With --recursive: write `<OUT>/<app's directory>.yaml` (or `.json`) per application
-    /// instead of one stream.
-    #[arg(long, value_name = "OUT")]
-    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -35,6 +35,8 @@
 //! - [`pipeline`]: what a render is, said once — read, parameters, environment, revision,
 //!   components, guardrails — for every caller: [`pipeline::render`] of an [`app::Text`] or
 //!   an [`app::Source`] and a [`pipeline::Request`];
+//! - [`explain`]: why a field is what it is — the steps a traced render recorded, by object
+//!   and field, for people (`kiln explain`) and tools (`kiln render --trace`);
 //! - [`testsuite`]: `kiln test` files, run through the [`pipeline`].
 //!
 //! The `kiln` binary is another crate (`cli/`, package `kiln-cli`): it parses the command
@@ -61,6 +63,7 @@ pub mod definitions;
 pub mod digest;
 pub mod environment;
 pub mod error;
+pub mod explain;
 pub mod files;
 pub mod guardrails;
 pub mod manifest;

@@ -12,6 +12,7 @@ mod cli_errors;
 mod convert;
 mod custom_definitions;
 mod editor_schema;
+mod explain;
 mod hardening;
 mod hostile;
 mod kubevela_builtin;

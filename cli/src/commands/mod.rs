@@ -4,6 +4,7 @@ mod argocd;
 mod cache;
 mod convert;
 mod definitions;
+mod explain;
 mod new;
 mod render;
 mod schema;
@@ -41,5 +42,6 @@ pub fn run(args: Args) -> Result<Output> {
         Command::Argocd(command) => argocd::run(Setup::new(flags)?, flags, command),
         Command::Schema(schema_args) => schema::run(Setup::new(flags)?, flags, schema_args),
         Command::Convert(convert_args) => convert::run(Setup::new(flags)?, flags, convert_args),
+        Command::Explain(explain_args) => explain::run(Setup::new(flags)?, flags, explain_args),
     }
 }

@@ -12,7 +12,7 @@ use kiln::pipeline::{self, Input, Request, Revision};
 use kiln::render::{self, RenderOptions};
 use kiln::sandbox::Sandbox;
 
-use crate::args::{Flags, OutputFormat, RenderArgs};
+use crate::args::{DestinationArgs, Flags, OutputFormat, RenderArgs};
 use crate::commands::tree;
 use crate::output::Output;
 use crate::setup::Setup;
@@ -28,26 +28,35 @@ pub fn run(setup: Setup, flags: &Flags, args: &RenderArgs) -> Result<Output> {
 
 /// The request the flags make: the platform's policies, the cluster, the environment.
 fn request(args: &RenderArgs, setup: &Setup) -> Request {
+    let mut request = request_for(&args.destination, setup);
+    // The label Argo CD's `kiln argocd generate` gives the same inputs; `vela dry-run`
+    // prints an empty one, which the KubeVela diff mode keeps.
+    if args.vela_headers {
+        request.revision = Revision::Fixed(String::new());
+    }
+    request.options.serialize = Some(format(args.output));
+    request.options.trace = args.trace.is_some();
+    request
+}
+
+/// The request of a render for `destination`, with the platform's policies and the
+/// content revision Argo CD would label it with.
+pub(super) fn request_for(destination: &DestinationArgs, setup: &Setup) -> Request {
     Request {
-        environment: args.env.clone(),
-        // The label Argo CD's `kiln argocd generate` gives the same inputs; `vela dry-run`
-        // prints an empty one, which the KubeVela diff mode keeps.
-        revision: if args.vela_headers {
-            Revision::Fixed(String::new())
-        } else {
-            Revision::Content
-        },
+        environment: destination.env.clone(),
+        revision: Revision::Content,
         options: RenderOptions {
-            namespace: args.namespace.clone(),
-            cluster_version: args.cluster_version,
-            api_versions: args
+            namespace: destination.namespace.clone(),
+            cluster_version: destination.cluster_version,
+            api_versions: destination
                 .api_versions
                 .as_deref()
                 .map(render::parse_api_versions)
                 .unwrap_or_default(),
             revision: String::new(),
             policies: setup.platform.policies.clone(),
-            serialize: Some(format(args.output)),
+            serialize: None,
+            trace: false,
         },
         ..Request::default()
     }
@@ -72,6 +81,21 @@ fn render(
         let text = manifest::into_text(output.objects, format, &output.app.name, args.vela_headers);
         Ok((text, output.warnings))
     };
+    if let Some(trace) = &args.trace {
+        if args.recursive {
+            bail!(
+                "--trace writes the provenance of one application: it cannot go with --recursive"
+            );
+        }
+        return render_traced(
+            sandbox,
+            registry,
+            read_text(&args.path)?,
+            args,
+            request,
+            trace,
+        );
+    }
     if args.recursive {
         let root = Path::new(&args.path);
         return tree::render_tree(root, args.out_dir.as_deref(), format, &render_text);
@@ -83,6 +107,31 @@ fn render(
     Ok(Output {
         stdout,
         warnings,
+        failed: false,
+    })
+}
+
+/// [`render`] of one application, with its provenance written to `trace` first: a trace
+/// that cannot be written fails the render, which then prints nothing.
+fn render_traced(
+    sandbox: &Sandbox,
+    registry: &Registry,
+    text: Text,
+    args: &RenderArgs,
+    request: &Request,
+    trace: &Path,
+) -> Result<Output> {
+    let output = pipeline::render(sandbox, registry, Input::Text(text), request)?;
+    let document = kiln::explain::document(&output.app.name, &output.objects)?;
+    let mut bytes = serde_json::to_vec_pretty(&document)?;
+    bytes.push(b'\n');
+    kiln::files::write_atomically(trace, &bytes)
+        .with_context(|| format!("writing the trace to {}", trace.display()))?;
+    let format = format(args.output);
+    let stdout = manifest::into_text(output.objects, format, &output.app.name, args.vela_headers);
+    Ok(Output {
+        stdout,
+        warnings: output.warnings,
         failed: false,
     })
 }

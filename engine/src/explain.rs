@@ -1,0 +1,252 @@
+//! Why a field is what it is: the provenance a traced render recorded
+//! ([`crate::render::RenderOptions::trace`]), found by object and field, and written for
+//! people (`kiln explain`) or for tools (`kiln render --trace FILE`).
+//!
+//! ```no_run
+//! use kiln::{app, definitions::Registry, explain, pipeline, sandbox::{Limits, Sandbox}};
+//!
+//! let sandbox = Sandbox::new(Limits::default(), None)?;
+//! let mut request = pipeline::Request::default();
+//! request.options.trace = true;
+//! let text = app::Text::read("examples/shop".as_ref())?;
+//! let output = pipeline::render(&sandbox, &Registry::builtin(), pipeline::Input::Text(text), &request)?;
+//! let object = explain::find(&output.objects, "Deployment/frontend")?;
+//! print!("{}", explain::describe(object, Some("spec.replicas"))?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value, json};
+
+use crate::app::yaml::Segment;
+use crate::app::{dotted, parse_field};
+use crate::error::{Error, Result};
+use crate::manifest::Object;
+use crate::patch::trace::{Change, Step, Trace};
+
+/// The object `reference` names (`KIND/NAME`, the kind in any case, or
+/// `KIND/NAMESPACE/NAME` when two objects share a kind and name).
+///
+/// Fails listing the objects there are when none matches, or naming the namespaces when
+/// several do.
+pub fn find<'o>(objects: &'o [Object], reference: &str) -> Result<&'o Object> {
+    let parts: Vec<&str> = reference.split('/').collect();
+    let (kind, namespace, name) = match parts.as_slice() {
+        [kind, name] => (*kind, None, *name),
+        [kind, namespace, name] => (*kind, Some(*namespace), *name),
+        _ => {
+            return Err(invalid(format!(
+                "\"{reference}\" is not KIND/NAME (e.g. Deployment/frontend)"
+            )));
+        }
+    };
+    let matches: Vec<&Object> = objects
+        .iter()
+        .filter(|o| {
+            let (k, ns, n) = identity(o);
+            k.eq_ignore_ascii_case(kind) && n == name && namespace.is_none_or(|wanted| ns == wanted)
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => {
+            let known: Vec<String> = objects
+                .iter()
+                .map(|o| {
+                    let (k, _, n) = identity(o);
+                    format!("{k}/{n}")
+                })
+                .collect();
+            Err(invalid(format!(
+                "no object {reference} in the output; it has: {}",
+                known.join(", ")
+            )))
+        }
+        several => {
+            let namespaces: Vec<String> = several
+                .iter()
+                .map(|o| format!("{kind}/{}/{name}", identity(o).1))
+                .collect();
+            Err(invalid(format!(
+                "{reference} is in several namespaces: name one of {}",
+                namespaces.join(", ")
+            )))
+        }
+    }
+}
+
+/// The provenance of `field` of `object` (every field when `None`), for people: per
+/// field, its value and each step that set or removed it.
+///
+/// `field` is dotted (`spec.replicas`, `spec.template.spec.containers[0].image`) or a
+/// JSON pointer (`/metadata/labels/app.oam.dev~1name`). Fails when the object was not
+/// traced, or when no step touched the field, suggesting the closest field there is.
+pub fn describe(object: &Object, field: Option<&str>) -> Result<String> {
+    let trace = trace_of(object)?;
+    let (kind, _, name) = identity(object);
+    let pointer = field.map(pointer_of).unwrap_or_default();
+    let fields = trace.under(&pointer);
+    if fields.fields().next().is_none() {
+        return Err(invalid(format!(
+            "{kind}/{name} has no field {}{}",
+            field.unwrap_or_default(),
+            suggestion(trace, &pointer)
+        )));
+    }
+    let mut out = String::new();
+    for (rest, steps) in fields.fields() {
+        let full = format!("{pointer}{rest}");
+        let shown = dotted(&segments(&full));
+        match object.value.pointer(&full) {
+            Some(value) => {
+                let _ = writeln!(out, "{kind}/{name} {shown} = {value}");
+            }
+            None => {
+                let _ = writeln!(out, "{kind}/{name} {shown} (removed)");
+            }
+        }
+        for (i, step) in steps.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {}", i + 1, describe_step(step));
+        }
+    }
+    Ok(out)
+}
+
+/// One step, in words: `trait scaler 0.1.0 (sha256 1a2b3c4d5e6f) at app.yaml:28:11 set 3`.
+fn describe_step(step: &Step) -> String {
+    let by = &step.by;
+    let mut out = format!("{:<8}", by.stage.to_string());
+    match &by.definition {
+        Some(definition) => {
+            let short = definition.sha256.get(..12).unwrap_or(&definition.sha256);
+            let _ = write!(
+                out,
+                " {} {} (sha256 {short})",
+                definition.name, definition.version
+            );
+        }
+        None => out.push_str(" kiln: labels, name and namespace"),
+    }
+    if let Some(source) = &by.source {
+        let _ = write!(out, " at {source}");
+    }
+    match &step.change {
+        Change::Set(value) => {
+            let _ = write!(out, " set {value}");
+        }
+        Change::Removed(value) => {
+            let _ = write!(out, " removed {value}");
+        }
+    }
+    out
+}
+
+/// The provenance of every traced object, for tools: one entry per object (its identity
+/// and component) with its fields' steps by JSON pointer.
+pub fn document(app_name: &str, objects: &[Object]) -> Result<Value> {
+    let mut entries = Vec::with_capacity(objects.len());
+    for object in objects {
+        let (kind, namespace, name) = identity(object);
+        let fields = serde_json::to_value(trace_of(object)?)
+            .map_err(|e| invalid(format!("the trace of {kind}/{name}: {e}")))?;
+        let mut entry = Map::new();
+        entry.insert("apiVersion".into(), object.value["apiVersion"].clone());
+        entry.insert("kind".into(), kind.into());
+        if !namespace.is_empty() {
+            entry.insert("namespace".into(), namespace.into());
+        }
+        entry.insert("name".into(), name.into());
+        entry.insert("component".into(), object.component.clone().into());
+        entry.insert("fields".into(), fields["fields"].clone());
+        entries.push(Value::Object(entry));
+    }
+    Ok(json!({ "application": app_name, "objects": entries }))
+}
+
+fn trace_of(object: &Object) -> Result<&Trace> {
+    object.trace.as_ref().ok_or_else(|| {
+        let (kind, _, name) = identity(object);
+        invalid(format!("{kind}/{name} was rendered without a trace"))
+    })
+}
+
+/// Kind, namespace (empty for a cluster-scoped object) and name.
+fn identity(object: &Object) -> (&str, &str, &str) {
+    let text = |pointer: &str| {
+        object
+            .value
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    (
+        text("/kind"),
+        text("/metadata/namespace"),
+        text("/metadata/name"),
+    )
+}
+
+/// `field` as a JSON pointer: it is one already, or dotted.
+fn pointer_of(field: &str) -> String {
+    if field.starts_with('/') || field.is_empty() {
+        return field.to_string();
+    }
+    let mut out = String::new();
+    for segment in parse_field(field) {
+        out.push('/');
+        match segment {
+            Segment::Key(key) => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Index(i) => {
+                let _ = write!(out, "{i}");
+            }
+        }
+    }
+    out
+}
+
+/// The segments of a JSON pointer, for showing it dotted.
+fn segments(pointer: &str) -> Vec<Segment> {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|token| {
+            let key = token.replace("~1", "/").replace("~0", "~");
+            match key.parse() {
+                Ok(i) => Segment::Index(i),
+                Err(_) => Segment::Key(key),
+            }
+        })
+        .collect()
+}
+
+/// ` (did you mean spec.replicas?)`: the traced field closest to `pointer`, when one is
+/// close; else the fields under the deepest existing parent.
+fn suggestion(trace: &Trace, pointer: &str) -> String {
+    let closest = trace
+        .fields()
+        .map(|(p, _)| p)
+        .map(|p| {
+            // Compare with the candidate cut to as many tokens as the pointer has.
+            let depth = pointer.matches('/').count();
+            let cut: String = p.split('/').take(depth + 1).collect::<Vec<_>>().join("/");
+            (strsim::levenshtein(&cut, pointer), cut)
+        })
+        .min();
+    match closest {
+        Some((distance, cut)) if distance <= 3 => {
+            format!(" (did you mean {}?)", dotted(&segments(&cut)))
+        }
+        _ => String::new(),
+    }
+}
+
+fn invalid(message: String) -> Error {
+    Error::Invalid {
+        site: Box::default(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests;
