@@ -17,7 +17,8 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::app::yaml::Segment;
 use crate::app::{dotted, parse_field};
@@ -143,25 +144,50 @@ fn describe_step(step: &Step) -> String {
 }
 
 /// The provenance of every traced object, for tools: one entry per object (its identity
-/// and component) with its fields' steps by JSON pointer.
-pub fn document(app_name: &str, objects: &[Object]) -> Result<Value> {
-    let mut entries = Vec::with_capacity(objects.len());
-    for object in objects {
-        let (kind, namespace, name) = identity(object);
-        let fields = serde_json::to_value(trace_of(object)?)
-            .map_err(|e| invalid(format!("the trace of {kind}/{name}: {e}")))?;
-        let mut entry = Map::new();
-        entry.insert("apiVersion".into(), object.value["apiVersion"].clone());
-        entry.insert("kind".into(), kind.into());
-        if !namespace.is_empty() {
-            entry.insert("namespace".into(), namespace.into());
-        }
-        entry.insert("name".into(), name.into());
-        entry.insert("component".into(), object.component.clone().into());
-        entry.insert("fields".into(), fields["fields"].clone());
-        entries.push(Value::Object(entry));
-    }
-    Ok(json!({ "application": app_name, "objects": entries }))
+/// and component) with its fields' steps by JSON pointer. It borrows the objects and
+/// serializes as it goes: a large application's trace is never held twice.
+pub fn document<'o>(app_name: &'o str, objects: &'o [Object]) -> Result<Document<'o>> {
+    let objects = objects
+        .iter()
+        .map(|object| {
+            let (kind, namespace, name) = identity(object);
+            Ok(Entry {
+                api_version: &object.value["apiVersion"],
+                kind,
+                namespace: (!namespace.is_empty()).then_some(namespace),
+                name,
+                component: &object.component,
+                fields: trace_of(object)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Document {
+        application: app_name,
+        objects,
+    })
+}
+
+/// The provenance of an application's objects, as `kiln render --trace` writes it.
+#[derive(Debug, Serialize)]
+pub struct Document<'o> {
+    /// The application's name.
+    pub application: &'o str,
+    /// One entry per object, in output order.
+    pub objects: Vec<Entry<'o>>,
+}
+
+/// One object of a [`Document`]: its identity, its component, and its fields' steps.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry<'o> {
+    pub api_version: &'o Value,
+    pub kind: &'o str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<&'o str>,
+    pub name: &'o str,
+    pub component: &'o str,
+    /// Steps by the JSON pointer of each field.
+    pub fields: &'o Trace,
 }
 
 fn trace_of(object: &Object) -> Result<&Trace> {

@@ -123,7 +123,8 @@ fn render_traced(
 ) -> Result<Output> {
     let output = pipeline::render(sandbox, registry, Input::Text(text), request)?;
     let document = kiln::explain::document(&output.app.name, &output.objects)?;
-    let mut bytes = serde_json::to_vec_pretty(&document)?;
+    // Compact: an application of a thousand components has millions of steps.
+    let mut bytes = serde_json::to_vec(&document)?;
     bytes.push(b'\n');
     kiln::files::write_atomically(trace, &bytes)
         .with_context(|| format!("writing the trace to {}", trace.display()))?;

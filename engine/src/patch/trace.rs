@@ -84,8 +84,9 @@ pub enum Change {
     Removed(Value),
 }
 
-/// The steps of one object, by the JSON pointer of each field.
+/// The steps of one object, by the JSON pointer of each field (serialized as that map).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
 pub struct Trace {
     fields: BTreeMap<String, Vec<Step>>,
 }
