@@ -216,3 +216,15 @@ fn a_file_already_in_the_form_an_unknown_path_and_an_invalid_file_are_errors() {
         invalid.stderr
     );
 }
+
+#[test]
+fn a_definition_directory_that_fails_to_load_fails_the_conversion() {
+    // The registry tells an appfile's trait keys from its properties: it must load.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broken.wasm"), b"not a component").unwrap();
+    let d = dir.path().to_str().unwrap();
+    let stderr = run(&["convert", "examples/hello", "--to", "application", "-d", d])
+        .failed()
+        .to_string();
+    assert!(stderr.contains("broken") && stderr.contains(d), "{stderr}");
+}
