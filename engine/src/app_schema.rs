@@ -46,8 +46,8 @@ pub enum Form {
     Application,
     /// An appfile (`name` and `services`).
     Appfile,
-    /// Either: a file with an `apiVersion` is an `Application`, any other an appfile. One
-    /// editor setting then covers every application file.
+    /// Either: a file with an `apiVersion` or a `kind` is an `Application`, any other an
+    /// appfile. One editor setting then covers every application file.
     Either,
 }
 
@@ -151,7 +151,8 @@ pub fn generate(definitions: &[DefinitionSchema], form: Form) -> Result<Value> {
             json!({
                 "title": "KubeVela application file (Kiln)",
                 "description": "An OAM Application (it has an apiVersion) or an appfile.",
-                "if": { "required": ["apiVersion"] },
+                // The reader's rule: an `apiVersion` or a `kind` makes it an Application.
+                "if": { "anyOf": [{ "required": ["apiVersion"] }, { "required": ["kind"] }] },
                 "then": { "$ref": "#/definitions/application" },
                 "else": { "$ref": "#/definitions/appfile" },
             })
@@ -337,7 +338,7 @@ fn application(
         "application".into(),
         json!({
             "type": "object",
-            "required": ["apiVersion", "kind", "spec"],
+            "required": ["apiVersion", "kind", "metadata", "spec"],
             "properties": {
                 "apiVersion": { "enum": API_VERSIONS },
                 "kind": { "const": "Application" },

@@ -11,7 +11,13 @@
 //! silently: an appfile has no namespace, labels, policies or workflow, and a service's
 //! keys cannot hold both a property and a trait of one name, or one trait twice. Reading
 //! the result gives the same components, types, properties and traits, so it renders the
-//! same objects (`tests/e2e/convert.rs` renders both ways and compares the bytes).
+//! same objects (`tests/e2e/convert.rs` renders both ways and compares the bytes, the
+//! revision label aside: it hashes the file's text). Comments are not kept.
+//!
+//! This module checks the file's structure; whether its types and traits exist and its
+//! properties fit their definitions is [`crate::render::check`]'s, which `kiln convert`
+//! runs first: a key the registry does not know as a trait would otherwise silently
+//! become a property.
 //!
 //! ```
 //! use kiln::app::Source;

@@ -20,8 +20,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::app::dotted;
 use crate::app::yaml::Segment;
-use crate::app::{dotted, parse_field};
 use crate::error::{Error, Result};
 use crate::manifest::Object;
 use crate::patch::trace::{Change, Step, Trace};
@@ -86,19 +86,27 @@ pub fn find<'o>(objects: &'o [Object], reference: &str) -> Result<&'o Object> {
 pub fn describe(object: &Object, field: Option<&str>) -> Result<String> {
     let trace = trace_of(object)?;
     let (kind, _, name) = identity(object);
-    let pointer = field.map(pointer_of).unwrap_or_default();
+    let pointer = match field {
+        Some(field) => pointer_of(field).ok_or_else(|| {
+            invalid(format!(
+                "\"{field}\" is not a field path: write it dotted (spec.replicas, \
+                 containers[0].image, labels[\"app.oam.dev/name\"]) or as a JSON pointer"
+            ))
+        })?,
+        None => String::new(),
+    };
     let fields = trace.under(&pointer);
     if fields.fields().next().is_none() {
         return Err(invalid(format!(
             "{kind}/{name} has no field {}{}",
             field.unwrap_or_default(),
-            suggestion(trace, &pointer)
+            suggestion(&object.value, trace, &pointer)
         )));
     }
     let mut out = String::new();
     for (rest, steps) in fields.fields() {
         let full = format!("{pointer}{rest}");
-        let shown = dotted(&segments(&full));
+        let shown = dotted(&segments(&object.value, &full));
         match object.value.pointer(&full) {
             Some(value) => {
                 let _ = writeln!(out, "{kind}/{name} {shown} = {value}");
@@ -213,13 +221,14 @@ fn identity(object: &Object) -> (&str, &str, &str) {
     )
 }
 
-/// `field` as a JSON pointer: it is one already, or dotted.
-fn pointer_of(field: &str) -> String {
+/// `field` as a JSON pointer: it is one already, or dotted as [`dotted`] writes paths
+/// (`a.b[0]["key.with/dots"]`). `None` when it is neither.
+fn pointer_of(field: &str) -> Option<String> {
     if field.starts_with('/') || field.is_empty() {
-        return field.to_string();
+        return Some(field.to_string());
     }
     let mut out = String::new();
-    for segment in parse_field(field) {
+    for segment in parse_dotted(field)? {
         out.push('/');
         match segment {
             Segment::Key(key) => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
@@ -228,27 +237,86 @@ fn pointer_of(field: &str) -> String {
             }
         }
     }
-    out
+    Some(out)
 }
 
-/// The segments of a JSON pointer, for showing it dotted.
-fn segments(pointer: &str) -> Vec<Segment> {
+/// The inverse of [`dotted`]: names joined by `.`, `[N]` indexes and `["key"]` keys (a
+/// JSON string). `None` on anything else, rather than a guess.
+fn parse_dotted(field: &str) -> Option<Vec<Segment>> {
+    let mut segments = Vec::new();
+    let mut rest = field;
+    while !rest.is_empty() {
+        if let Some(bracket) = rest.strip_prefix('[') {
+            let (segment, after) = if bracket.starts_with('"') {
+                // The key is a JSON string: find its closing quote, then `]`.
+                let mut end = None;
+                let mut escaped = false;
+                for (i, c) in bracket.char_indices().skip(1) {
+                    match c {
+                        _ if escaped => escaped = false,
+                        '\\' => escaped = true,
+                        '"' => {
+                            end = Some(i);
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                let end = end?;
+                let key: String = serde_json::from_str(&bracket[..=end]).ok()?;
+                (Segment::Key(key), bracket[end + 1..].strip_prefix(']')?)
+            } else {
+                let (index, after) = bracket.split_once(']')?;
+                (Segment::Index(index.parse().ok()?), after)
+            };
+            segments.push(segment);
+            rest = after;
+        } else {
+            let rest_of_name = rest.strip_prefix('.').unwrap_or(rest);
+            if segments.is_empty() != (rest_of_name.len() == rest.len()) {
+                return None; // `.a` at the start, or `a[0]b` without a dot
+            }
+            let end = rest_of_name.find(['.', '[']).unwrap_or(rest_of_name.len());
+            if end == 0 {
+                return None;
+            }
+            segments.push(Segment::Key(rest_of_name[..end].to_string()));
+            rest = &rest_of_name[end..];
+        }
+    }
+    Some(segments)
+}
+
+/// The segments of the JSON pointer `pointer` into `value`, for showing it dotted: a token
+/// is an index where the value there is a list (a number-like key of a map stays a key).
+fn segments(value: &Value, pointer: &str) -> Vec<Segment> {
+    let mut at = Some(value);
     pointer
         .split('/')
         .skip(1)
         .map(|token| {
             let key = token.replace("~1", "/").replace("~0", "~");
-            match key.parse() {
-                Ok(i) => Segment::Index(i),
-                Err(_) => Segment::Key(key),
-            }
+            let segment = match (at, key.parse::<usize>()) {
+                (Some(Value::Array(items)), Ok(i)) => {
+                    at = items.get(i);
+                    return Segment::Index(i);
+                }
+                // Gone from the object (a removed field): a number reads as an index.
+                (None, Ok(i)) => Segment::Index(i),
+                _ => Segment::Key(key),
+            };
+            at = match (&segment, at) {
+                (Segment::Key(key), Some(Value::Object(map))) => map.get(key),
+                _ => None,
+            };
+            segment
         })
         .collect()
 }
 
 /// ` (did you mean spec.replicas?)`: the traced field closest to `pointer`, when one is
 /// close; else the fields under the deepest existing parent.
-fn suggestion(trace: &Trace, pointer: &str) -> String {
+fn suggestion(value: &Value, trace: &Trace, pointer: &str) -> String {
     let closest = trace
         .fields()
         .map(|(p, _)| p)
@@ -261,7 +329,7 @@ fn suggestion(trace: &Trace, pointer: &str) -> String {
         .min();
     match closest {
         Some((distance, cut)) if distance <= 3 => {
-            format!(" (did you mean {}?)", dotted(&segments(&cut)))
+            format!(" (did you mean {}?)", dotted(&segments(value, &cut)))
         }
         _ => String::new(),
     }

@@ -319,6 +319,15 @@ fn render_chunks(
         .collect()
 }
 
+/// Checks `app` as a render does before it runs a definition: every component type and
+/// trait names a definition of its kind, and every property passes its definition's
+/// parameter schema. What `kiln convert` asks of an application before it rewrites it.
+pub fn check(sandbox: &Sandbox, registry: &Registry, app: &Application) -> Result<()> {
+    let names = resolve(registry, app)?;
+    let loaded = registry.load(sandbox, &names)?;
+    loaded.schemas().check_app(app)
+}
+
 /// Checks that every type and trait names a definition of the right kind; returns the
 /// names to load. Reports every unknown name at once.
 fn resolve<'a>(registry: &Registry, app: &'a Application) -> Result<BTreeSet<&'a str>> {
@@ -403,27 +412,16 @@ struct Draft {
     /// `object` as JSON text, kept between trait calls until a patch changes it: every
     /// trait is sent every output so far, and most never change them.
     text: Option<String>,
-    /// Its fields' provenance, when the render traces.
-    provenance: Option<Provenance>,
+    /// Who set its fields, when the render traces.
+    provenance: Option<Trace>,
 }
 
-/// The recorded steps of a draft, and who created it.
-struct Provenance {
-    steps: Trace,
-    creator: Arc<Contributor>,
-}
-
-impl Provenance {
-    /// The provenance of `object`, made by `creator` (when tracing: `creator` is some).
-    fn of(object: &Value, creator: Option<&Arc<Contributor>>) -> Option<Provenance> {
-        let creator = creator?;
-        let mut steps = Trace::default();
-        steps.created(object, creator);
-        Some(Provenance {
-            steps,
-            creator: creator.clone(),
-        })
-    }
+/// The trace of `object`, made by `creator`: some when the render traces.
+fn created(object: &Value, creator: Option<&Arc<Contributor>>) -> Option<Trace> {
+    let creator = creator?;
+    let mut trace = Trace::default();
+    trace.created(object, creator);
+    Some(trace)
 }
 
 impl Draft {
@@ -443,7 +441,7 @@ impl Draft {
     ) -> Result<(), PatchError> {
         self.text = None;
         let trace = match (&mut self.provenance, by) {
-            (Some(provenance), Some(by)) => Some((&mut provenance.steps, by)),
+            (Some(trace), Some(by)) => Some((trace, by)),
             _ => None,
         };
         patch::apply_traced(&mut self.object, patch, owner, &mut self.owners, trace)
@@ -484,7 +482,7 @@ impl ComponentJob<'_> {
         let mut workload = Draft {
             name: "output".into(),
             owners: Owners::new(creator.clone()),
-            provenance: Provenance::of(&workload, workload_by.as_ref()),
+            provenance: created(&workload, workload_by.as_ref()),
             object: workload,
             origin: Origin::Workload {
                 type_name: c.type_name.clone(),
@@ -496,7 +494,7 @@ impl ComponentJob<'_> {
             let object = self.object(workload_module, &site, &named.object, &named.name)?;
             auxiliaries.push(Draft {
                 name: named.name.clone(),
-                provenance: Provenance::of(&object, workload_by.as_ref()),
+                provenance: created(&object, workload_by.as_ref()),
                 object,
                 owners: Owners::new(creator.clone()),
                 origin: Origin::Auxiliary {
@@ -569,7 +567,7 @@ impl ComponentJob<'_> {
                 let object = self.object(module, &site, &named.object, &named.name)?;
                 auxiliaries.push(Draft {
                     name: named.name.clone(),
-                    provenance: Provenance::of(&object, by.as_ref()),
+                    provenance: created(&object, by.as_ref()),
                     object,
                     owners: Owners::new(owner.clone()),
                     origin: Origin::Trait {
@@ -603,11 +601,11 @@ impl ComponentJob<'_> {
             .map(|draft| {
                 let before = draft.provenance.as_ref().map(|_| draft.object.clone());
                 let mut object = manifest::finish(draft.object, draft.origin, &labels);
-                if let (Some(mut provenance), Some(before), Some(host)) =
+                if let (Some(mut trace), Some(before), Some(host)) =
                     (draft.provenance, before, &host)
                 {
-                    provenance.steps.record(&before, &object.value, host);
-                    object.trace = Some(provenance.steps);
+                    trace.record(&before, &object.value, host);
+                    object.trace = Some(trace);
                 }
                 if let Some(format) = serialize {
                     object.serialize(format);
@@ -861,10 +859,10 @@ fn flatten_lists(drafts: impl Iterator<Item = Draft>, site: &Site) -> Result<Vec
                 owners: Owners::new(producer.clone()),
                 origin: draft.origin.clone(),
                 text: None,
-                provenance: draft.provenance.as_ref().map(|p| Provenance {
-                    steps: p.steps.under(&format!("/items/{i}")),
-                    creator: p.creator.clone(),
-                }),
+                provenance: draft
+                    .provenance
+                    .as_ref()
+                    .map(|trace| trace.under(&format!("/items/{i}"))),
             });
         }
     }
@@ -893,9 +891,11 @@ fn merge_same_identity(drafts: Vec<Draft>, namespace: &str, site: &Site) -> Resu
         };
         let target = &mut out[first];
         let owner = draft.owners.creator().to_string();
-        let by = draft.provenance.map(|p| p.creator);
+        // The merged object brings its own steps (its workload's, its traits'), not one
+        // step of the merge: the patch is applied untraced and its history absorbed.
+        let history = draft.provenance;
         target
-            .apply(&Patch::Merge(draft.object), &owner, by.as_ref())
+            .apply(&Patch::Merge(draft.object), &owner, None)
             .map_err(|e| match e {
                 conflict @ PatchError::Conflict { .. } => Error::Conflict {
                     site: Box::new(Site {
@@ -911,6 +911,9 @@ fn merge_same_identity(drafts: Vec<Draft>, namespace: &str, site: &Site) -> Resu
                     ),
                 },
             })?;
+        if let (Some(trace), Some(history)) = (&mut target.provenance, history) {
+            trace.absorb(history);
+        }
     }
     Ok(out)
 }

@@ -41,10 +41,20 @@ fn explain_without_a_field_shows_every_field_and_the_hosts_steps() {
         "{text}"
     );
     assert!(text.contains("workload webservice 0.1.0"), "{text}");
-    // Every field shown has at least one step under it.
+    // Every leaf of the rendered object has its provenance, and nothing else is shown.
+    let objects = objects(run(&["render", "examples/shop"]).ok());
+    let service = find(&objects, "Service", "frontend");
     let fields = text.lines().filter(|l| !l.starts_with("  ")).count();
-    let steps = text.lines().filter(|l| l.starts_with("  1. ")).count();
-    assert!(fields > 10 && fields == steps, "{text}");
+    assert_eq!(fields, leaves(service), "{text}");
+}
+
+/// The scalars, empty maps and empty lists of `value`.
+fn leaves(value: &Value) -> usize {
+    match value {
+        Value::Object(map) if !map.is_empty() => map.values().map(leaves).sum(),
+        Value::Array(items) if !items.is_empty() => items.iter().map(leaves).sum(),
+        _ => 1,
+    }
 }
 
 #[test]
@@ -143,4 +153,35 @@ fn render_trace_refuses_recursive_and_an_unwritable_file_prints_nothing() {
         "{stderr}"
     );
     assert!(!trace.exists() && !missing.exists());
+}
+
+#[test]
+fn explain_still_answers_when_the_platform_denies_the_application() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = dir.path().join("platform.yaml");
+    std::fs::write(&platform, "policies:\n  - type: disallow-latest-tag\n").unwrap();
+    let app = dir.path().join("vela.yaml");
+    std::fs::write(&app, "name: shop\nservices:\n  web:\n    image: nginx\n").unwrap();
+    let image = "spec.template.spec.containers[0].image";
+    let run = run(&[
+        "--platform",
+        platform.to_str().unwrap(),
+        "explain",
+        app.to_str().unwrap(),
+        "Deployment/web",
+        image,
+    ]);
+    assert!(
+        run.ok()
+            .starts_with(&format!("Deployment/web {image} = \"nginx\"\n")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("warning: the platform's policies deny this application"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("disallow-latest-tag"), "{}", run.stderr);
 }

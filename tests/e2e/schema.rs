@@ -39,7 +39,8 @@ fn the_schema_names_every_component_type_and_trait_the_list_shows() {
     assert_eq!(names(&schema, "componentType"), section("Workloads"));
     assert_eq!(names(&schema, "traitType"), section("Traits:"));
     // Either form, told apart by apiVersion.
-    assert_eq!(schema["if"]["required"][0], "apiVersion");
+    assert_eq!(schema["if"]["anyOf"][0]["required"][0], "apiVersion");
+    assert_eq!(schema["if"]["anyOf"][1]["required"][0], "kind");
     let scaler = &schema["definitions"]["trait.scaler"];
     assert_eq!(scaler["title"], "scaler");
     assert!(scaler["properties"]["replicas"]["description"].is_string());

@@ -1,6 +1,7 @@
 //! `kiln convert PATH --to application|appfile`: an application file in the other form.
 
 use anyhow::Result;
+use kiln::app::{Application, Source};
 use kiln::convert::{self, Form};
 
 use crate::args::{ConvertArgs, ConvertTo, Flags};
@@ -16,9 +17,15 @@ pub fn run(setup: Setup, flags: &Flags, args: &ConvertArgs) -> Result<Output> {
         ConvertTo::Application => Form::Application,
         ConvertTo::Appfile => Form::Appfile,
     };
+    let is_trait = |name: &str| registry.is_trait(name);
     let output = read_text(&args.path).and_then(|text| {
         let source = text.parse()?;
-        let converted = convert::convert(&source, &|name: &str| registry.is_trait(name), to)?;
+        // Only what renders is converted: a trait the registry lacks (a forgotten -d)
+        // would otherwise become a property without a word.
+        let copy = Source::from_node(source.file.clone(), source.root().clone());
+        let app = Application::from_source_named(copy, &is_trait, Some("unnamed"))?;
+        kiln::render::check(&setup.sandbox, &registry, &app)?;
+        let converted = convert::convert(&source, &is_trait, to)?;
         if converted.lost.is_empty() || args.lossy {
             let warnings = converted
                 .lost

@@ -81,6 +81,9 @@ fn render(
         let text = manifest::into_text(output.objects, format, &output.app.name, args.vela_headers);
         Ok((text, output.warnings))
     };
+    if args.out_dir.is_some() && !args.recursive {
+        bail!("--out-dir writes one file per application: it needs --recursive");
+    }
     if let Some(trace) = &args.trace {
         if args.recursive {
             bail!(
@@ -99,9 +102,6 @@ fn render(
     if args.recursive {
         let root = Path::new(&args.path);
         return tree::render_tree(root, args.out_dir.as_deref(), format, &render_text);
-    }
-    if args.out_dir.is_some() {
-        bail!("--out-dir writes one file per application: it needs --recursive");
     }
     let (stdout, warnings) = render_text(read_text(&args.path)?)?;
     Ok(Output {

@@ -54,7 +54,7 @@ pub(super) fn convert(schema: &Value, root: &str) -> Result<BTreeMap<String, Val
         root,
         definitions: BTreeMap::new(),
     };
-    let converted = rewrite.schema(schema)?;
+    let converted = rewrite.schema(&inline_root_reference(schema))?;
     if rewrite.definitions.contains_key(root) {
         return Err(format!(
             "\"{root}\" is both the schema and one of its $defs"
@@ -62,6 +62,34 @@ pub(super) fn convert(schema: &Value, root: &str) -> Result<BTreeMap<String, Val
     }
     rewrite.definitions.insert(root.to_string(), converted);
     Ok(rewrite.definitions)
+}
+
+/// A schema whose root is only a `$ref` to one of its `$defs` (as some generators write
+/// it), with that definition inlined at the root: its title, description and properties
+/// are then the root's, and an appfile service can add its trait keys beside them.
+fn inline_root_reference(schema: &Value) -> std::borrow::Cow<'_, Value> {
+    let Some(Value::String(target)) = schema.get("$ref") else {
+        return std::borrow::Cow::Borrowed(schema);
+    };
+    let inlined = ["#/$defs/", "#/definitions/"].iter().find_map(|prefix| {
+        let name = decode_token(target.strip_prefix(prefix)?).ok()?;
+        let keyword = &prefix[2..prefix.len() - 1];
+        match schema.get(keyword)?.get(&name)? {
+            Value::Object(definition) => Some(definition.clone()),
+            _ => None,
+        }
+    });
+    let (Some(mut inlined), Value::Object(root)) = (inlined, schema) else {
+        return std::borrow::Cow::Borrowed(schema);
+    };
+    for (keyword, value) in root {
+        if keyword != "$ref" {
+            inlined
+                .entry(keyword.clone())
+                .or_insert_with(|| value.clone());
+        }
+    }
+    std::borrow::Cow::Owned(Value::Object(inlined))
 }
 
 /// The definition `name` of the merged document, as a `$ref`.
@@ -268,8 +296,9 @@ fn to_draft07(mut schema: Map<String, Value>) -> Map<String, Value> {
         let all_of = schema
             .entry("allOf")
             .or_insert_with(|| Value::Array(Vec::new()));
+        // Appended: the items already there keep their places, and any pointer to them.
         if let Value::Array(all_of) = all_of {
-            all_of.insert(0, serde_json::json!({ "$ref": target }));
+            all_of.push(serde_json::json!({ "$ref": target }));
         }
     }
     // Descriptions are Markdown (backticks); editors render `markdownDescription`.

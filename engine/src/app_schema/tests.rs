@@ -173,7 +173,7 @@ fn either_form_selects_by_api_version() {
     let validator = validator(&generate(builtins(), Form::Either).unwrap());
     let appfile = "services:\n  web:\n    image: nginx\n";
     assert_eq!(problems(&validator, appfile), Vec::<String>::new());
-    let application = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nspec:\n  components:\n    - {name: web, type: webservice, properties: {image: nginx}}\n";
+    let application = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata: {name: a}\nspec:\n  components:\n    - {name: web, type: webservice, properties: {image: nginx}}\n";
     assert_eq!(problems(&validator, application), Vec::<String>::new());
     // With an apiVersion, appfile keys are not an Application's.
     let mixed = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nservices: {}\n";
@@ -398,4 +398,48 @@ fn the_schema_is_the_same_every_time() {
     let first = serde_json::to_string(&generate(builtins(), Form::Either).unwrap()).unwrap();
     let second = serde_json::to_string(&generate(builtins(), Form::Either).unwrap()).unwrap();
     assert_eq!(first, second);
+}
+
+#[test]
+fn a_root_that_is_only_a_reference_is_inlined() {
+    let parameters = json!({
+        "$ref": "#/$defs/Params",
+        "$defs": {
+            "Params": { "type": "object", "properties": { "size": { "$ref": "#/$defs/Size" } }, "required": ["size"], "additionalProperties": false },
+            "Size": { "type": "integer" },
+        },
+    });
+    let schema = generate(
+        &[
+            definition(
+                "w",
+                Kind::Workload,
+                json!({"type": "object", "properties": {"image": {"type": "string"}}}),
+            ),
+            definition("t", Kind::Trait, parameters),
+        ],
+        Form::Appfile,
+    )
+    .unwrap();
+    let root = &schema["definitions"]["trait.t"];
+    assert_eq!(root["title"], "t");
+    assert_eq!(
+        root["properties"]["size"]["$ref"],
+        "#/definitions/trait.t.Size"
+    );
+    let validator = validator(&schema);
+    assert!(
+        problems(
+            &validator,
+            "services:\n  a:\n    type: w\n    image: x\n    t: {size: 1}\n"
+        )
+        .is_empty()
+    );
+    assert!(
+        !problems(
+            &validator,
+            "services:\n  a:\n    type: w\n    t: {size: big}\n"
+        )
+        .is_empty()
+    );
 }

@@ -183,3 +183,46 @@ fn the_document_has_every_object_and_its_fields_by_pointer() {
     assert_eq!(replicas[0]["source"], "vela.yaml:9:7");
     assert_eq!(replicas[0]["set"], 3);
 }
+
+#[test]
+fn a_field_is_dotted_as_explain_prints_it_or_a_json_pointer() {
+    let key = |k: &str| Segment::Key(k.into());
+    assert_eq!(
+        parse_dotted(r#"spec.containers[0]["a.b/c"].x"#),
+        Some(vec![
+            key("spec"),
+            key("containers"),
+            Segment::Index(0),
+            key("a.b/c"),
+            key("x")
+        ])
+    );
+    for malformed in [
+        "containers[x]",
+        "a..b",
+        ".a",
+        "a[0]b",
+        "a[\"unclosed]",
+        "a[",
+    ] {
+        assert_eq!(parse_dotted(malformed), None, "{malformed}");
+    }
+    // What describe prints, it reads back.
+    let objects = traced(true);
+    let deployment = find(&objects, "Deployment/web").unwrap();
+    let shown = describe(
+        deployment,
+        Some(r#"spec.template.metadata.labels["app.oam.dev/name"]"#),
+    )
+    .unwrap();
+    assert!(
+        shown.starts_with(
+            "Deployment/web spec.template.metadata.labels[\"app.oam.dev/name\"] = \"shop\"\n"
+        ),
+        "{shown}"
+    );
+    let error = describe(deployment, Some("spec.template.spec.containers[x]"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("is not a field path"), "{error}");
+}

@@ -118,7 +118,7 @@ impl Trace {
 
     fn diff(&mut self, before: &Value, after: &Value, by: &Arc<Contributor>, at: &mut String) {
         match (before, after) {
-            (Value::Object(old), Value::Object(new)) if !old.is_empty() || !new.is_empty() => {
+            (Value::Object(old), Value::Object(new)) if !old.is_empty() && !new.is_empty() => {
                 for (key, value) in new {
                     let len = at.len();
                     push_token(at, key);
@@ -137,30 +137,111 @@ impl Trace {
                     }
                 }
             }
-            (Value::Array(old), Value::Array(new)) if !old.is_empty() || !new.is_empty() => {
-                for (i, value) in new.iter().enumerate() {
-                    let len = at.len();
-                    push_index(at, i);
-                    match old.get(i) {
-                        Some(before) => self.diff(before, value, by, at),
-                        None => self.set(value, by, at),
-                    }
-                    at.truncate(len);
-                }
-                for (i, value) in old.iter().enumerate().skip(new.len()) {
-                    let len = at.len();
-                    push_index(at, i);
-                    self.removed(value, by, at);
-                    at.truncate(len);
-                }
+            (Value::Array(old), Value::Array(new)) if !old.is_empty() && !new.is_empty() => {
+                self.diff_items(old, new, by, at);
             }
             _ if before == after => {}
             _ => {
-                if is_container(before) != is_container(after) || is_container(before) {
-                    self.removed(before, by, at);
+                match before {
+                    // Its leaves go.
+                    _ if is_container(before) => self.removed(before, by, at),
+                    // A null or an empty map or list that fills up: its children take over.
+                    Value::Null | Value::Object(_) | Value::Array(_) => {
+                        if is_container(after) {
+                            self.fields.remove(at.as_str());
+                        }
+                    }
+                    // A scalar that becomes a map or list is gone; one replaced by a scalar
+                    // is just set again.
+                    scalar => {
+                        if is_container(after) {
+                            self.push(at, by, Change::Removed(scalar.clone()));
+                        }
+                    }
                 }
                 self.set(after, by, at);
             }
+        }
+    }
+
+    /// Two non-empty lists. Items are compared by position, except in a list of objects
+    /// named by a unique `name` (containers, env, volumes, ports...), where an item keeps
+    /// its history wherever a patch moves it, and an item that leaves takes its history
+    /// with it.
+    fn diff_items(&mut self, old: &[Value], new: &[Value], by: &Arc<Contributor>, at: &mut String) {
+        let matched: Vec<Option<usize>> = match (names(old), names(new)) {
+            (Some(old_names), Some(new_names)) => new_names
+                .iter()
+                .map(|name| old_names.iter().position(|n| n == name))
+                .collect(),
+            _ => (0..new.len())
+                .map(|i| (i < old.len()).then_some(i))
+                .collect(),
+        };
+        let positional = matched
+            .iter()
+            .enumerate()
+            .all(|(j, i)| i.is_none_or(|i| i == j));
+        if positional {
+            for (i, value) in new.iter().enumerate() {
+                let len = at.len();
+                push_index(at, i);
+                match old.get(i) {
+                    Some(before) => self.diff(before, value, by, at),
+                    None => self.set(value, by, at),
+                }
+                at.truncate(len);
+            }
+            for (i, value) in old.iter().enumerate().skip(new.len()) {
+                let len = at.len();
+                push_index(at, i);
+                self.removed(value, by, at);
+                at.truncate(len);
+            }
+            return;
+        }
+        // Items moved: their recorded steps move with them, to their new index.
+        let histories: Vec<Trace> = (0..old.len())
+            .map(|i| {
+                let len = at.len();
+                push_index(at, i);
+                let history = self.take_under(at);
+                at.truncate(len);
+                history
+            })
+            .collect();
+        let mut histories: Vec<Option<Trace>> = histories.into_iter().map(Some).collect();
+        for (j, value) in new.iter().enumerate() {
+            let len = at.len();
+            push_index(at, j);
+            match matched[j] {
+                Some(i) => {
+                    if let Some(history) = histories[i].take() {
+                        for (rest, steps) in history.fields {
+                            self.fields.insert(format!("{at}{rest}"), steps);
+                        }
+                    }
+                    self.diff(&old[i], value, by, at);
+                }
+                None => self.set(value, by, at),
+            }
+            at.truncate(len);
+        }
+    }
+
+    /// Removes and returns the fields at or under `pointer`, re-rooted there.
+    fn take_under(&mut self, pointer: &str) -> Trace {
+        let taken = self.under(pointer);
+        self.fields
+            .retain(|p, _| !(p.starts_with(pointer) && is_at_or_under(&p[pointer.len()..])));
+        taken
+    }
+
+    /// Adds `other`'s steps after this trace's, field by field: what an object merged into
+    /// this one brings.
+    pub fn absorb(&mut self, other: Trace) {
+        for (pointer, steps) in other.fields {
+            self.fields.entry(pointer).or_default().extend(steps);
         }
     }
 
@@ -239,12 +320,29 @@ impl Trace {
             .take_while(|(p, _)| p.starts_with(pointer))
             .filter_map(|(p, steps)| {
                 let rest = &p[pointer.len()..];
-                (rest.is_empty() || rest.starts_with('/'))
-                    .then(|| (rest.to_string(), steps.clone()))
+                is_at_or_under(rest).then(|| (rest.to_string(), steps.clone()))
             })
             .collect();
         Trace { fields }
     }
+}
+
+/// The rest of a pointer after a prefix: the prefix itself, or a field under it.
+fn is_at_or_under(rest: &str) -> bool {
+    rest.is_empty() || rest.starts_with('/')
+}
+
+/// The `name` of every item, when every item is an object with a unique string `name`.
+fn names(items: &[Value]) -> Option<Vec<&str>> {
+    let names: Vec<&str> = items
+        .iter()
+        .map(|item| item.get("name").and_then(Value::as_str))
+        .collect::<Option<_>>()?;
+    let unique = names
+        .iter()
+        .enumerate()
+        .all(|(i, n)| !names[..i].contains(n));
+    unique.then_some(names)
 }
 
 fn is_container(value: &Value) -> bool {

@@ -100,3 +100,64 @@ fn steps_accumulate_in_order_per_field() {
     assert_eq!(steps[1].change, Change::Set(json!(3)));
     assert!(trace.steps("/none").is_empty());
 }
+
+#[test]
+fn a_named_item_keeps_its_history_when_a_patch_moves_it() {
+    let mut trace = Trace::default();
+    let app = json!({"containers": [{"name": "app", "image": "app:1"}]});
+    trace.created(&app, &by(Stage::Workload));
+    let with_sidecar = json!({"containers": [{"name": "side", "image": "side:1"}, {"name": "app", "image": "app:1"}]});
+    trace.record(&app, &with_sidecar, &by(Stage::Trait));
+    let app_image = trace.steps("/containers/1/image");
+    assert_eq!(app_image.len(), 1, "{app_image:#?}");
+    assert_eq!(app_image[0].by.stage, Stage::Workload);
+    let side_image = trace.steps("/containers/0/image");
+    assert_eq!(side_image.len(), 1, "{side_image:#?}");
+    assert_eq!(side_image[0].by.stage, Stage::Trait);
+    assert_eq!(side_image[0].change, Change::Set(json!("side:1")));
+}
+
+#[test]
+fn an_empty_map_that_fills_up_leaves_no_stale_step_and_one_emptied_is_set_empty() {
+    let mut trace = Trace::default();
+    trace.created(&json!({"labels": {}, "note": null}), &by(Stage::Trait));
+    trace.record(
+        &json!({"labels": {}, "note": null}),
+        &json!({"labels": {"a": "1"}, "note": {"b": 2}}),
+        &by(Stage::Host),
+    );
+    assert_eq!(
+        changes(&trace),
+        vec![
+            ("/labels/a".into(), Change::Set(json!("1"))),
+            ("/note/b".into(), Change::Set(json!(2))),
+        ]
+    );
+    trace.record(
+        &json!({"labels": {"a": "1"}}),
+        &json!({"labels": {}}),
+        &by(Stage::Policy),
+    );
+    assert_eq!(
+        trace.steps("/labels"),
+        &[Step {
+            by: by(Stage::Policy),
+            change: Change::Set(json!({}))
+        }]
+    );
+    assert_eq!(
+        trace.steps("/labels/a")[1].change,
+        Change::Removed(json!("1"))
+    );
+}
+
+#[test]
+fn an_absorbed_trace_adds_its_steps_after_ours() {
+    let mut first = Trace::default();
+    first.created(&json!({"data": {"a": "1"}}), &by(Stage::Workload));
+    let mut second = Trace::default();
+    second.created(&json!({"data": {"a": "1", "b": "2"}}), &by(Stage::Trait));
+    first.absorb(second);
+    assert_eq!(first.steps("/data/a").len(), 2);
+    assert_eq!(first.steps("/data/b")[0].by.stage, Stage::Trait);
+}
