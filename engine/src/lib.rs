@@ -6,7 +6,8 @@
 //! reads bottom-up:
 //!
 //! - foundations: [`digest`] (sha256 and hex), [`files`] (whole-or-nothing writes),
-//!   [`patch`] (every merge is the host's: strategic merge, RFC 7396 and RFC 6902), and
+//!   [`patch`] (every merge is the host's: strategic merge, RFC 7396 and RFC 6902, and
+//!   [`patch::trace`], who set each field), and
 //!   [`error`] (typed errors with their site, and a policy's [`error::Violation`]);
 //! - [`app`]: the application file (OAM `Application` or appfile) becomes an
 //!   [`app::Application`], which can name the line and column of any of its nodes;
