@@ -5,7 +5,9 @@
 //! before it (`../shared/tools/module-graph.py engine/src` finds no circle), so the crate
 //! reads bottom-up:
 //!
-//! - foundations: [`digest`] (sha256 and hex), [`files`] (whole-or-nothing writes),
+//! - foundations: [`digest`] (sha256, hex and the OCI form), [`files`] (whole-or-nothing
+//!   writes), [`store`] (definitions pulled from registries, by digest, verified on every
+//!   read),
 //!   [`patch`] (every merge is the host's: strategic merge, RFC 7396 and RFC 6902, and
 //!   [`patch::trace`], who set each field), and
 //!   [`error`] (typed errors with their site, and a policy's [`error::Violation`]);
@@ -22,8 +24,9 @@
 //! - [`parameters`]: every property is checked against its definition's JSON Schema, for
 //!   the whole application, beside the render: its verdict comes before anything a module
 //!   computed;
-//! - [`definitions`]: the names an application uses resolve to definitions (built-in or
-//!   `.wasm` files, pinned by a [`definitions::Lock`]), loaded into the [`sandbox`];
+//! - [`definitions`]: the names an application uses resolve to definitions (built-in,
+//!   `.wasm` files, or `oci://` sources read from the [`store`], pinned by a
+//!   [`definitions::Lock`]), loaded into the [`sandbox`];
 //! - [`app_schema`]: the JSON Schema of application files for editors, from the
 //!   definitions' names, descriptions and parameter schemas (`kiln schema`);
 //! - [`platform`]: the platform team's file (limits, pins, guardrail policies);
@@ -42,7 +45,9 @@
 //!
 //! The `kiln` binary is another crate (`cli/`, package `kiln-cli`): it parses the command
 //! line, resolves it into a platform, a sandbox and a registry, and runs one command, each
-//! a file of its own. This crate has no command-line, terminal or allocator dependency.
+//! a file of its own. This crate has no command-line, terminal, allocator or network
+//! dependency: pushing and pulling definitions is the `kiln-registry` crate's (`registry/`),
+//! and a render reads only the [`store`].
 //!
 //! ```no_run
 //! use kiln::{app, definitions::Registry, manifest, pipeline, sandbox::{Limits, Sandbox}};
@@ -74,6 +79,7 @@ pub mod pipeline;
 pub mod platform;
 pub mod render;
 pub mod sandbox;
+pub mod store;
 pub mod testsuite;
 
 pub use error::{Error, Result};

@@ -15,6 +15,9 @@
 //!   renderMemory: 512Mi   # linear memory of all live instances together (process-wide)
 //!   cacheSize: 512Mi      # the compiled-module cache on disk (also KILN_CACHE_MAX)
 //! definitions:
+//!   sources:              # definitions pulled from registries, pinned by the lock
+//!     - oci://registry.example.com/platform/pdb@sha256:…
+//!     - oci://registry.example.com/platform/team-traits:1.4   # resolved by `kiln definitions lock`
 //!   heavy-trait:
 //!     limits: { fuel: 2G, time: 10s }
 //!   team-sidecar:
@@ -28,7 +31,8 @@
 //! ```
 //!
 //! The file is read as strictly as an application: an unknown key or a malformed value is
-//! an error with its line and field.
+//! an error with its line and field. `sources` is the one name under `definitions` that is
+//! not a definition's.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -39,8 +43,8 @@ use serde_json::{Map, Value};
 
 use crate::app::Source;
 use crate::app::parse_field;
-use crate::definitions::{Kind, Registry};
-pub use crate::definitions::{Lock, Pin};
+use crate::definitions::{Kind, Reference, Registry};
+pub use crate::definitions::{Lock, Pin, SourceUse};
 use crate::error::{Error, Result, Site};
 use crate::sandbox::{LimitPolicy, Limits};
 
@@ -55,6 +59,10 @@ pub struct Platform {
     override_sites: BTreeMap<String, Site>,
     /// The pinned digests of external definitions, when pinning is on.
     pub lock: Option<Lock>,
+    /// The lock file's path as the file writes it (relative to the file's directory).
+    pub lock_file: Option<PathBuf>,
+    /// Definitions from registries (`definitions.sources`), in file order.
+    pub sources: Vec<SourceUse>,
     /// The guardrail policies, in the order they run.
     pub policies: Vec<PolicyUse>,
     /// External definitions whose instance may serve several calls (`reuse: true`).
@@ -144,8 +152,9 @@ pub enum Action {
 struct File {
     #[serde(default)]
     limits: LimitSettings,
+    /// Each definition's settings, and `sources`: read one by one (see [`SOURCES`]).
     #[serde(default)]
-    definitions: BTreeMap<String, DefinitionSettings>,
+    definitions: BTreeMap<String, Value>,
     lock: Option<PathBuf>,
     #[serde(default)]
     policies: Vec<PolicySettings>,
@@ -205,6 +214,48 @@ pub(crate) fn policy_uses(
         .collect()
 }
 
+/// The key under `definitions` that lists registries' definitions rather than naming one.
+const SOURCES: &str = "sources";
+
+/// `definitions.sources`: each a reference, once, with a lock to pin them.
+fn source_uses(source: &Source, value: &Value, locked: bool) -> Result<Vec<SourceUse>> {
+    let at = |i: Option<usize>| {
+        let field = match i {
+            Some(i) => format!("definitions.{SOURCES}[{i}]"),
+            None => format!("definitions.{SOURCES}"),
+        };
+        parse_field(&field)
+    };
+    let items = value
+        .as_array()
+        .ok_or_else(|| source.invalid(&at(None), "expected a list of oci:// references"))?;
+    if !items.is_empty() && !locked {
+        return Err(source.invalid(
+            &at(None),
+            "definitions from registries are pinned by a lock file: add `lock: kiln.lock` \
+             and run `kiln definitions lock --platform FILE`",
+        ));
+    }
+    let mut uses: Vec<SourceUse> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let text = item
+            .as_str()
+            .ok_or_else(|| source.invalid(&at(Some(i)), "expected an oci:// reference"))?;
+        let reference = text
+            .parse::<Reference>()
+            .map_err(|e| source.invalid(&at(Some(i)), e))?;
+        if uses.iter().any(|u| u.text == text) {
+            return Err(source.invalid(&at(Some(i)), format!("\"{text}\" is listed twice")));
+        }
+        uses.push(SourceUse {
+            text: text.to_string(),
+            reference,
+            site: source.site(&at(Some(i))),
+        });
+    }
+    Ok(uses)
+}
+
 /// A quantity written as a number or a string with a unit (`5s`, `256Mi`, `500M`).
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -262,7 +313,21 @@ impl Platform {
         let mut overrides = BTreeMap::new();
         let mut override_sites = BTreeMap::new();
         let mut reuse = BTreeSet::new();
-        for (name, settings) in &file.definitions {
+        let mut sources = Vec::new();
+        for (name, value) in &file.definitions {
+            if name == SOURCES {
+                sources = source_uses(&source, value, file.lock.is_some())?;
+                continue;
+            }
+            let settings: DefinitionSettings =
+                serde_path_to_error::deserialize(value).map_err(|e| {
+                    let inner = e.path().to_string();
+                    let field = match inner.as_str() {
+                        "." => format!("definitions.{name}"),
+                        inner => format!("definitions.{name}.{inner}"),
+                    };
+                    source.invalid(&at(&field), e.inner().to_string())
+                })?;
             if settings.reuse {
                 reuse.insert(name.clone());
             }
@@ -305,6 +370,8 @@ impl Platform {
             overrides,
             override_sites,
             lock,
+            lock_file: file.lock,
+            sources,
             policies,
             reuse,
             render_memory,
@@ -360,6 +427,9 @@ impl Platform {
             overrides,
             override_sites,
             lock,
+            // Definitions come from the operator's registries only.
+            lock_file: self.lock_file.clone(),
+            sources: self.sources.clone(),
             policies: self
                 .policies
                 .iter()

@@ -6,6 +6,7 @@
 //! `describe` returns (the file name does not matter).
 
 mod lock;
+pub mod reference;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -20,7 +21,9 @@ use crate::digest::{hex, sha256};
 use crate::error::{Error, Result};
 use crate::parameters::ParameterSchema;
 use crate::sandbox::{Module, Precompiled, Sandbox, wit};
+use crate::store::{Store, StoreError};
 pub use lock::{Lock, Pin};
+pub use reference::{Reference, SourceUse};
 
 /// KubeVela built-ins Kiln does not ship, and why: both need more than the repository.
 pub const UNAVAILABLE: &[(&str, &str)] = &[
@@ -261,6 +264,59 @@ impl Registry {
         allow_override: bool,
     ) -> Result<()> {
         self.add_files(sandbox, files, false, allow_override)
+    }
+
+    /// Adds the definitions the platform takes from registries, from `store`, exactly as
+    /// the lock pins them: each source's module is read by its pinned digest, verified
+    /// against it, and must describe itself by the name it is pinned as. Nothing here
+    /// touches the network; a source not pulled yet is an error that says how to pull it.
+    pub fn add_sources(
+        &mut self,
+        sandbox: &Sandbox,
+        store: &Store,
+        sources: &[SourceUse],
+        allow_override: bool,
+    ) -> Result<()> {
+        let files = sources
+            .iter()
+            .map(|source| Ok((source.text.clone(), self.read_source(store, source)?)))
+            .collect::<Result<Vec<_>>>()?;
+        self.add_modules(sandbox, files, allow_override)
+    }
+
+    /// The module of `source`, as the lock pins it, from `store`.
+    fn read_source(&self, store: &Store, source: &SourceUse) -> Result<Vec<u8>> {
+        let refuse = |message: String| Error::Invalid {
+            site: Box::new(source.site.clone()),
+            message: format!("\"{}\": {message}", source.text),
+        };
+        let relock = "run `kiln definitions lock --platform FILE`";
+        let pin = self
+            .lock
+            .as_ref()
+            .and_then(|lock| lock.source(&source.text))
+            .map(|(_, pin)| pin)
+            .ok_or_else(|| refuse(format!("it is not pinned in the lock file; {relock}")))?;
+        if let Some(wanted) = &source.reference.digest
+            && pin.manifest.as_ref() != Some(wanted)
+        {
+            return Err(refuse(format!(
+                "the lock pins manifest {} for it; {relock}",
+                pin.manifest.as_deref().unwrap_or("(none)")
+            )));
+        }
+        store
+            .read(&format!("sha256:{}", pin.sha256), MAX_MODULE_BYTES)
+            .map_err(|error| match error {
+                StoreError::Missing { dir, .. } => refuse(format!(
+                    "its module (sha256 {}) is not in the store {}; pull it with `kiln \
+                     definitions pull {}` or `kiln cache warm --platform FILE`",
+                    pin.sha256,
+                    dir.display(),
+                    source.text
+                )),
+                other => refuse(other.to_string()),
+            })
     }
 
     /// Adds definitions from the application's repository: like [`Registry::add_modules`],

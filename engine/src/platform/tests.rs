@@ -117,10 +117,7 @@ fn a_lock_checks_digests_before_anything_runs() {
     };
     lock.definitions.insert(
         "my-trait".into(),
-        Pin {
-            file: "my-trait.wasm".into(),
-            sha256: "aa".repeat(32),
-        },
+        Pin::file("my-trait.wasm".into(), "aa".repeat(32)),
     );
     assert_eq!(
         lock.check("defs/other-name.wasm", &"aa".repeat(32)),
@@ -144,13 +141,8 @@ fn a_lock_reads_back_what_it_writes() {
         version: 1,
         definitions: BTreeMap::new(),
     };
-    lock.definitions.insert(
-        "b".into(),
-        Pin {
-            file: "b: odd.wasm".into(),
-            sha256: "01".repeat(32),
-        },
-    );
+    lock.definitions
+        .insert("b".into(), Pin::file("b: odd.wasm".into(), "01".repeat(32)));
     let path = dir.path().join("kiln.lock");
     std::fs::write(&path, lock.to_yaml()).unwrap();
     assert_eq!(Lock::read(&path).unwrap(), lock);
@@ -209,10 +201,7 @@ fn lock_of(pins: &[(&str, &str)]) -> Lock {
         definitions: pins
             .iter()
             .map(|(name, sha)| {
-                let pin = Pin {
-                    file: format!("{name}.wasm"),
-                    sha256: sha.to_string(),
-                };
+                let pin = Pin::file(format!("{name}.wasm"), sha.to_string());
                 (name.to_string(), pin)
             })
             .collect(),
@@ -293,4 +282,157 @@ fn tightening_grants_reuse_only_where_both_do_and_keeps_the_smaller_budgets() {
     assert_eq!(tightened.reuse, ["hpa".to_string()].into());
     assert_eq!(tightened.budget, 256 << 20);
     assert_eq!(tightened.cache_max, 64 << 20);
+}
+
+fn parse_with_empty_lock(text: &str) -> Result<Platform> {
+    Platform::parse_with(Source::parse("platform.yaml", text)?, &|_: &Path| {
+        Ok(Lock {
+            version: 1,
+            definitions: BTreeMap::new(),
+        })
+    })
+}
+
+#[test]
+fn sources_are_read_in_order_beside_the_definitions_settings() {
+    let platform = parse_with_empty_lock(
+        "lock: kiln.lock\ndefinitions:\n  sources:\n    - oci://r.example.com/platform/pdb:1.4\n    \
+         - oci://127.0.0.1:5000/team/traits@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n  \
+         heavy:\n    reuse: true\n",
+    )
+    .unwrap();
+    let texts: Vec<&str> = platform.sources.iter().map(|s| s.text.as_str()).collect();
+    assert_eq!(texts.len(), 2);
+    assert_eq!(texts[0], "oci://r.example.com/platform/pdb:1.4");
+    assert_eq!(platform.sources[1].reference.registry, "127.0.0.1:5000");
+    assert_eq!(
+        platform.sources[1].site.position.map(|(line, _)| line),
+        Some(5)
+    );
+    assert_eq!(platform.lock_file.as_deref(), Some(Path::new("kiln.lock")));
+    // `sources` is not a definition's name: no override is made for it.
+    assert!(platform.reuse.contains("heavy"));
+    assert!(!platform.overrides.contains_key("sources"));
+}
+
+#[test]
+fn sources_are_refused_at_their_line_when_malformed_doubled_or_unlocked() {
+    let unlocked = parse_with_empty_lock("definitions:\n  sources:\n    - oci://r.io/a:1\n")
+        .unwrap_err()
+        .to_string();
+    assert!(unlocked.contains("platform.yaml:3:"), "{unlocked}");
+    assert!(unlocked.contains("pinned by a lock file"), "{unlocked}");
+    let cases = [
+        (
+            "    - r.io/a:1\n",
+            "platform.yaml:4:7",
+            "must start with oci://",
+        ),
+        (
+            "    - oci://r.io/a\n",
+            "platform.yaml:4:7",
+            "names neither a tag nor a digest",
+        ),
+        (
+            "    - 42\n",
+            "platform.yaml:4:7",
+            "expected an oci:// reference",
+        ),
+        (
+            "    - oci://r.io/a:1\n    - oci://r.io/a:1\n",
+            "platform.yaml:5:7",
+            "listed twice",
+        ),
+    ];
+    for (items, at, expected) in cases {
+        let error = parse_with_empty_lock(&format!(
+            "lock: kiln.lock\ndefinitions:\n  sources:\n{items}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains(at) && error.contains(expected),
+            "{items}: {error}"
+        );
+    }
+    let not_a_list =
+        parse_with_empty_lock("lock: kiln.lock\ndefinitions:\n  sources: oci://r.io/a:1\n")
+            .unwrap_err()
+            .to_string();
+    assert!(not_a_list.contains("expected a list"), "{not_a_list}");
+    // A definition's settings keep their field in errors.
+    let error = parse_with_empty_lock("definitions:\n  heavy:\n    limits:\n      fuel: lots\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("definitions.heavy.limits.fuel"), "{error}");
+}
+
+#[test]
+fn a_lock_holds_sources_beside_files_and_each_writer_keeps_the_other() {
+    let module = "ab".repeat(32);
+    let manifest = format!("sha256:{}", "cd".repeat(32));
+    let lock = Lock {
+        version: 1,
+        definitions: BTreeMap::from([
+            (
+                "local".to_string(),
+                Pin::file("local.wasm".into(), "01".repeat(32)),
+            ),
+            (
+                "pdb".to_string(),
+                Pin::source("oci://r.io/pdb:1".into(), manifest.clone(), module.clone()),
+            ),
+        ]),
+    };
+    let text = lock.to_yaml();
+    assert_eq!(Lock::parse("kiln.lock".into(), &text).unwrap(), lock);
+    assert_eq!(
+        lock.source("oci://r.io/pdb:1").map(|(name, _)| name),
+        Some("pdb")
+    );
+    // A source's module is checked by digest like a file's.
+    assert_eq!(lock.check("oci://r.io/pdb:1", &module), Ok("pdb"));
+
+    let relocked = lock.with_sources(BTreeMap::new());
+    assert!(
+        relocked.definitions.contains_key("local") && !relocked.definitions.contains_key("pdb")
+    );
+    let relocked = lock.with_files(BTreeMap::new());
+    assert!(
+        relocked.definitions.contains_key("pdb") && !relocked.definitions.contains_key("local")
+    );
+
+    for (pin, expected) in [
+        (
+            format!(
+                "file: a.wasm\n    source: oci://r.io/a:1\n    manifest: {manifest}\n    sha256: {module}"
+            ),
+            "either a file or a source",
+        ),
+        (
+            format!("source: oci://r.io/a:1\n    sha256: {module}"),
+            "needs its manifest digest",
+        ),
+        (
+            format!("source: r.io/a:1\n    manifest: {manifest}\n    sha256: {module}"),
+            "must start with oci://",
+        ),
+        (
+            format!("source: oci://r.io/a:1\n    manifest: sha256:00\n    sha256: {module}"),
+            "64 lowercase hex digits",
+        ),
+        (
+            "file: a.wasm\n    sha256: ABC".to_string(),
+            "64 lowercase hex digits",
+        ),
+    ] {
+        let text = format!("version: 1\ndefinitions:\n  a:\n    {pin}\n");
+        let error = Lock::parse("kiln.lock".into(), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("kiln.lock:4:") && error.contains(expected),
+            "{pin}: {error}"
+        );
+    }
 }
