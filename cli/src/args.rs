@@ -34,6 +34,11 @@ pub struct Flags {
     #[arg(long, value_name = "DIR", env = "KILN_CACHE_DIR", global = true)]
     pub cache_dir: Option<PathBuf>,
 
+    /// Where definitions pulled from registries are kept, by digest [default:
+    /// $XDG_DATA_HOME/kiln/store or ~/.local/share/kiln/store].
+    #[arg(long, value_name = "DIR", env = "KILN_STORE", global = true)]
+    pub store: Option<PathBuf>,
+
     /// Compile every module afresh and cache nothing.
     #[arg(long, global = true)]
     pub no_cache: bool,
@@ -201,10 +206,33 @@ pub enum ArgocdCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
-    /// Compile every definition into the cache, e.g. while building a container image.
-    /// Best effort: a definition that does not load is reported on stderr and skipped, and
-    /// the command still exits 0 (`kiln definitions check` is the gate that fails).
-    Warm,
+    /// Pull the platform's definition sources not yet in the store, and compile every
+    /// definition into the cache, e.g. in Argo CD's init container. Best effort: a
+    /// definition that does not pull or load is reported on stderr and skipped, and the
+    /// command still exits 0 (`kiln definitions check` is the gate that fails).
+    Warm(RegistryArgs),
+}
+
+/// How to reach registries: credentials and TLS. Without --username, credentials come
+/// from the Docker configuration ($DOCKER_CONFIG/config.json or ~/.docker/config.json,
+/// with its credential helpers), else access is anonymous.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RegistryArgs {
+    /// The registry user name; the password is read from stdin (--password-stdin).
+    #[arg(long, requires = "password_stdin")]
+    pub username: Option<String>,
+
+    /// Read the password (or token) for --username from stdin.
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+
+    /// PEM CA certificates to trust besides the system's roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Plain HTTP, for a registry on this machine (localhost, 127.0.0.1, [::1]) only.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -280,11 +308,41 @@ pub enum DefinitionsCommand {
         /// The definition's name.
         name: String,
     },
-    /// Pin the definitions in DIR: write DIR/kiln.lock with each one's sha256, for the
-    /// platform configuration's `lock:`.
+    /// Pin definitions for the platform configuration's `lock:`. With DIR: write
+    /// DIR/kiln.lock with the sha256 of each definition in DIR. Without: resolve each of
+    /// the platform file's `definitions.sources` (a tag to its digest), pull it into the
+    /// store, and write the platform's lock file.
     Lock {
-        /// A directory of definition components.
-        dir: PathBuf,
+        /// A directory of definition components [default: the platform file's sources].
+        dir: Option<PathBuf>,
+
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Push a definition component to a registry as a Wasm OCI artifact, and print its
+    /// digest.
+    Push {
+        /// The component (`.wasm`).
+        file: PathBuf,
+
+        /// Where: oci://REGISTRY/REPOSITORY:TAG.
+        reference: String,
+
+        /// An annotation of the manifest, KEY=VALUE; repeatable.
+        #[arg(long = "annotation", value_name = "KEY=VALUE")]
+        annotations: Vec<String>,
+
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Pull a definition from a registry into the store, and print its digest, name, kind
+    /// and version.
+    Pull {
+        /// What: oci://REGISTRY/REPOSITORY:TAG or oci://REGISTRY/REPOSITORY@sha256:DIGEST.
+        reference: String,
+
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
     /// Load every `*.wasm` in DIR as a render would, and report each one that fails; exits
     /// 1 if any does. For a platform team's CI, before the definitions ship.

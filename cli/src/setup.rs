@@ -9,14 +9,18 @@ use anyhow::{Context, Result};
 use kiln::definitions::Registry;
 use kiln::platform::Platform;
 use kiln::sandbox::Sandbox;
+use kiln::store::Store;
 
 use crate::args::Flags;
 use crate::output::Output;
 
-/// A platform and the sandbox its limits configure: what every command but `new` runs in.
+/// A platform, the sandbox its limits configure and the store of pulled definitions: what
+/// every command but `new` runs in.
 pub struct Setup {
     pub platform: Platform,
     pub sandbox: Sandbox,
+    /// Where definitions pulled from registries are (none when no directory is known).
+    pub store: Option<Store>,
 }
 
 impl Setup {
@@ -24,7 +28,19 @@ impl Setup {
     pub fn new(flags: &Flags) -> Result<Setup> {
         let platform = platform(flags)?;
         let sandbox = sandbox(flags, &platform)?;
-        Ok(Setup { platform, sandbox })
+        Ok(Setup {
+            platform,
+            sandbox,
+            store: store(flags),
+        })
+    }
+
+    /// The store, or an error that says how to name one.
+    pub fn store(&self) -> Result<&Store> {
+        self.store.as_ref().context(
+            "no store for definitions from registries: set --store DIR or KILN_STORE \
+             (neither XDG_DATA_HOME nor HOME is set)",
+        )
     }
 
     /// The built-ins, pinned by the platform's lock when it has one.
@@ -36,9 +52,21 @@ impl Setup {
         registry
     }
 
-    /// [`Setup::builtin_registry`] with the definitions of every `-d` directory added.
+    /// [`Setup::builtin_registry`] with the platform's definitions from registries (read
+    /// from the store, as the lock pins them: no network) and those of every `-d`
+    /// directory added.
     pub fn registry(&self, flags: &Flags) -> Result<Registry> {
         let mut registry = self.builtin_registry();
+        if !self.platform.sources.is_empty() {
+            registry
+                .add_sources(
+                    &self.sandbox,
+                    self.store()?,
+                    &self.platform.sources,
+                    flags.override_builtins,
+                )
+                .context("loading the platform's definitions from registries")?;
+        }
         for dir in &flags.definitions {
             registry
                 .add_dir(&self.sandbox, dir, flags.override_builtins)
@@ -107,11 +135,25 @@ pub fn sandbox(flags: &Flags, platform: &Platform) -> Result<Sandbox> {
         .context("starting the WebAssembly sandbox")
 }
 
+/// The store of pulled definitions: `--store`, else `$XDG_DATA_HOME/kiln/store`, else
+/// `~/.local/share/kiln/store`.
+pub fn store(flags: &Flags) -> Option<Store> {
+    flags
+        .store
+        .clone()
+        .or_else(|| user_dir("XDG_DATA_HOME", ".local/share").map(|d| d.join("kiln/store")))
+        .map(Store::new)
+}
+
 /// `$XDG_CACHE_HOME/kiln`, else `~/.cache/kiln`.
 fn default_cache_dir() -> Option<PathBuf> {
+    user_dir("XDG_CACHE_HOME", ".cache").map(|dir| dir.join("kiln"))
+}
+
+/// `$XDG_VAR` when set, else `~/HOME_DEFAULT` (the XDG base directory rule).
+fn user_dir(xdg_var: &str, home_default: &str) -> Option<PathBuf> {
     let non_empty = |var| std::env::var_os(var).filter(|v| !v.is_empty());
-    non_empty("XDG_CACHE_HOME")
+    non_empty(xdg_var)
         .map(PathBuf::from)
-        .or_else(|| non_empty("HOME").map(|home| Path::new(&home).join(".cache")))
-        .map(|dir| dir.join("kiln"))
+        .or_else(|| non_empty("HOME").map(|home| Path::new(&home).join(home_default)))
 }

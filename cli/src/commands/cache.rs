@@ -1,13 +1,15 @@
-//! `kiln cache warm`: every definition compiled (or its precompiled built-in copied) into
-//! the cache, e.g. while building a container image.
+//! `kiln cache warm`: the platform's definitions from registries pulled into the store,
+//! and every definition compiled (or its precompiled built-in copied) into the cache, e.g.
+//! in Argo CD's init container or while building a container image.
 
 use std::path::Path;
 
 use kiln::platform::Platform;
 use rayon::prelude::*;
 
-use crate::args::Flags;
+use crate::args::{Flags, RegistryArgs};
 use crate::commands::definitions::add_each;
+use crate::commands::oci;
 use crate::output::{Output, count};
 use crate::setup::{self, Setup};
 
@@ -15,7 +17,7 @@ use crate::setup::{self, Setup};
 /// an init container of the repository server, which a failure would keep from starting
 /// for every application, Kiln's or not. So every failure (the platform file, a -d
 /// directory, a definition) is a warning on stderr, and it exits 0.
-pub fn warm(flags: &Flags) -> Output {
+pub fn warm(flags: &Flags, registry_args: &RegistryArgs) -> Output {
     let mut warnings = Vec::new();
     let platform = setup::platform(flags).unwrap_or_else(|e| {
         warnings.push(format!(
@@ -33,7 +35,12 @@ pub fn warm(flags: &Flags) -> Output {
             };
         }
     };
-    let setup = Setup { platform, sandbox };
+    let setup = Setup {
+        platform,
+        sandbox,
+        store: setup::store(flags),
+    };
+    oci::pull_missing(&setup, registry_args, &mut warnings);
     // Counted before the -d directories load (and compile) anything.
     let before = setup
         .sandbox
@@ -41,6 +48,21 @@ pub fn warm(flags: &Flags) -> Output {
         .map(|cache| cached_artifacts(cache.dir()));
     let mut registry = setup.builtin_registry();
     let mut failed = 0;
+    if let (Some(store), false) = (&setup.store, setup.platform.sources.is_empty()) {
+        // One at a time, so that one source that does not load leaves the others warm.
+        for source in &setup.platform.sources {
+            let added = registry.add_sources(
+                &setup.sandbox,
+                store,
+                std::slice::from_ref(source),
+                flags.override_builtins,
+            );
+            if let Err(e) = added {
+                failed += 1;
+                warnings.push(format!("warning: not warmed: {e}"));
+            }
+        }
+    }
     for dir in &flags.definitions {
         for outcome in add_each(&setup.sandbox, &mut registry, dir, flags.override_builtins) {
             if let Err(why) = outcome.result {

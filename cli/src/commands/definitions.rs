@@ -112,7 +112,8 @@ fn show_one(sandbox: &Sandbox, registry: &Registry, name: &str) -> Result<Output
 }
 
 /// `kiln definitions lock DIR`: pins every definition in `dir` (loaded as `-d` would, but
-/// against the unpinned built-ins), written atomically to `DIR/kiln.lock`.
+/// against the unpinned built-ins), written atomically to `DIR/kiln.lock`, keeping the
+/// pins of sources from registries that file holds.
 pub fn lock(setup: Setup, flags: &Flags, dir: &Path) -> Result<Output> {
     let mut registry = Registry::builtin();
     let added = registry
@@ -123,29 +124,30 @@ pub fn lock(setup: Setup, flags: &Flags, dir: &Path) -> Result<Output> {
 }
 
 fn write_lock(registry: &Registry, dir: &Path) -> Result<Output> {
-    let mut lock = Lock {
-        version: 1,
-        definitions: Default::default(),
-    };
+    let mut files = std::collections::BTreeMap::new();
     for (name, path, digest) in registry.external() {
         let file = path
             .file_name()
             .and_then(|f| f.to_str())
             .with_context(|| format!("{}: the file name is not UTF-8", path.display()))?;
-        lock.definitions.insert(
+        files.insert(
             name.to_string(),
-            Pin {
-                file: file.to_string(),
-                sha256: kiln::digest::hex(&digest),
-            },
+            Pin::file(file.to_string(), kiln::digest::hex(&digest)),
         );
     }
     let target = dir.join("kiln.lock");
+    // The pins of sources from registries (`kiln definitions lock --platform`) stay.
+    let existing = match target.exists() {
+        true => Lock::read(&target)?,
+        false => Lock::default(),
+    };
+    let pinned = files.len();
+    let lock = existing.with_files(files);
     kiln::files::write_atomically(&target, lock.to_yaml().as_bytes())
         .with_context(|| format!("writing {}", target.display()))?;
     Ok(Output::print(format!(
         "pinned {} in {}\n",
-        count(lock.definitions.len(), "definition"),
+        count(pinned, "definition"),
         target.display()
     )))
 }

@@ -6,6 +6,7 @@ mod convert;
 mod definitions;
 mod explain;
 mod new;
+mod oci;
 mod render;
 mod schema;
 mod test;
@@ -23,7 +24,7 @@ pub fn run(args: Args) -> Result<Output> {
     match &args.command {
         Command::New(new_args) => new::run(new_args),
         // Best effort from the start: a broken platform file must not fail it either.
-        Command::Cache(CacheCommand::Warm) => Ok(cache::warm(flags)),
+        Command::Cache(CacheCommand::Warm(registry)) => Ok(cache::warm(flags, registry)),
         // A sandbox and registry per test file (with the -d directories).
         Command::Test(test_args) => test::run(flags, test_args),
         Command::Render(render_args) => render::run(Setup::new(flags)?, flags, render_args),
@@ -33,9 +34,24 @@ pub fn run(args: Args) -> Result<Output> {
         Command::Definitions(DefinitionsCommand::Show { name }) => {
             definitions::show(Setup::new(flags)?, flags, name)
         }
-        Command::Definitions(DefinitionsCommand::Lock { dir }) => {
-            definitions::lock(Setup::new(flags)?, flags, dir)
-        }
+        Command::Definitions(DefinitionsCommand::Lock {
+            dir: Some(dir),
+            registry: _,
+        }) => definitions::lock(Setup::new(flags)?, flags, dir),
+        Command::Definitions(DefinitionsCommand::Lock {
+            dir: None,
+            registry,
+        }) => oci::lock(flags, registry),
+        Command::Definitions(DefinitionsCommand::Push {
+            file,
+            reference,
+            annotations,
+            registry,
+        }) => oci::push(Setup::new(flags)?, file, reference, annotations, registry),
+        Command::Definitions(DefinitionsCommand::Pull {
+            reference,
+            registry,
+        }) => oci::pull(Setup::new(flags)?, reference, registry),
         Command::Definitions(DefinitionsCommand::Check { dir }) => {
             definitions::check(Setup::new(flags)?, flags, dir)
         }
