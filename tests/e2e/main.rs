@@ -19,6 +19,8 @@ mod kubevela_builtin;
 mod kubevela_dryrun;
 mod kubevela_fixtures;
 mod platform;
+mod registry;
+mod registry_rig;
 mod render;
 mod sandbox_limits;
 mod schema;
