@@ -72,6 +72,36 @@ def check(objects, examples, image):
         assert referenced == configmap, f"volume {name} names ConfigMap {referenced}"
         find(objects, "ConfigMap", configmap)
 
+    # Definitions from registries: the init container pulls into the store with the
+    # registry Secret as its docker config; the sidecar reads the same store and holds no
+    # credentials (a render makes no network call).
+    def env(c, name):
+        return next((e.get("value") for e in c.get("env", []) if e["name"] == name), None)
+
+    store = env(warm, "KILN_STORE")
+    assert store, "the init container names no KILN_STORE"
+    assert env(kiln, "KILN_STORE") == store, (
+        f"the sidecar reads the store {env(kiln, 'KILN_STORE')}, the init container fills {store}"
+    )
+    for c in (kiln, warm):
+        cache = next(m for m in c["volumeMounts"] if m["name"] == "kiln-cache")
+        assert store.startswith(cache["mountPath"] + "/"), (
+            f"{c['name']}'s store {store} is not in the shared kiln-cache volume"
+        )
+    docker_config = env(warm, "DOCKER_CONFIG")
+    registry_mount = next(
+        (m for m in warm["volumeMounts"] if m["mountPath"] == docker_config), None
+    )
+    assert registry_mount, f"DOCKER_CONFIG {docker_config} is not a mount of the init container"
+    secret = volumes[registry_mount["name"]]["secret"]
+    assert secret.get("optional") is True, "a missing registry Secret would block the pod"
+    assert {"key": ".dockerconfigjson", "path": "config.json"} in secret.get("items", []), (
+        "the registry Secret is not mounted as config.json"
+    )
+    assert registry_mount["name"] not in {m["name"] for m in kiln["volumeMounts"]}, (
+        "the sidecar mounts the registry credentials"
+    )
+
     with open(f"{examples}/plugin.yaml", encoding="utf-8") as f:
         plugin = f.read()
     shipped = find(objects, "ConfigMap", "kiln-plugin")["data"]["plugin.yaml"]
@@ -80,6 +110,10 @@ def check(objects, examples, image):
         platform = f.read()
     shipped = find(objects, "ConfigMap", "kiln-platform")["data"]["platform.yaml"]
     assert shipped == platform, "ConfigMap kiln-platform differs from platform.yaml"
+    with open(f"{examples}/kiln.lock", encoding="utf-8") as f:
+        lock = f.read()
+    shipped = find(objects, "ConfigMap", "kiln-platform")["data"].get("kiln.lock")
+    assert shipped == lock, "ConfigMap kiln-platform does not hold kiln.lock"
 
     params = find(objects, "ConfigMap", "argocd-cmd-params-cm").get("data") or {}
     limit = params.get("reposerver.parallelism.limit", "")
@@ -136,6 +170,24 @@ def broken_copies(objects):
         broken(
             "no parallelism limit",
             lambda o: find(o, "ConfigMap", "argocd-cmd-params-cm").pop("data"),
+        ),
+        broken(
+            "the sidecar reading another store",
+            lambda o: next(
+                e
+                for e in container(spec(o)["containers"], "kiln")["env"]
+                if e["name"] == "KILN_STORE"
+            ).update(value="/tmp/store"),
+        ),
+        broken(
+            "credentials mounted in the sidecar",
+            lambda o: container(spec(o)["containers"], "kiln")["volumeMounts"].append(
+                {"name": "kiln-registry", "mountPath": "/kiln/registry", "readOnly": True}
+            ),
+        ),
+        broken(
+            "the lock left out of the platform ConfigMap",
+            lambda o: find(o, "ConfigMap", "kiln-platform")["data"].pop("kiln.lock"),
         ),
         broken(
             "no sidecar",
