@@ -1,5 +1,5 @@
-//! The Wasm OCI artifact format (CNCF TAG-Runtime, `oci-wasm`): what Kiln pushes, and the
-//! only shape it pulls.
+//! The Wasm OCI artifact format (CNCF TAG-Runtime, as the Bytecode Alliance's `oci-wasm`
+//! writes it): what Kiln pushes, and the only shape it pulls.
 //!
 //! - an OCI image manifest (`application/vnd.oci.image.manifest.v1+json`);
 //! - its config, `application/vnd.wasm.config.v0+json`: `architecture: wasm`,
@@ -15,15 +15,15 @@ use std::collections::BTreeMap;
 use kiln::store::{Store, StoreError};
 use oci_client::client::{Config, ImageLayer};
 use oci_client::manifest::{OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE, OciImageManifest};
-use oci_wasm::{ToConfig, WasmConfig};
+use serde::Serialize;
 use serde_json::Value;
 
 /// The manifest's media type.
 pub const MANIFEST_MEDIA_TYPE: &str = OCI_IMAGE_MEDIA_TYPE;
 /// The config's media type.
-pub const CONFIG_MEDIA_TYPE: &str = oci_wasm::WASM_MANIFEST_CONFIG_MEDIA_TYPE;
+pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
 /// The one layer's media type.
-pub const LAYER_MEDIA_TYPE: &str = oci_wasm::WASM_LAYER_MEDIA_TYPE;
+pub const LAYER_MEDIA_TYPE: &str = "application/wasm";
 /// The WIT world every Kiln definition targets (`sdk/wit/definition.wit`), written as the
 /// config's `component.target`.
 pub const TARGET_WORLD: &str = "kiln:definition/definition@0.1.0";
@@ -173,28 +173,136 @@ fn descriptor(value: Option<&Value>, what: &str) -> Result<Descriptor, String> {
     })
 }
 
-/// What is pushed for `module`: the config (exports, imports and world read from the
-/// component itself), the layer, and the manifest with `annotations`.
+/// The config of a Wasm OCI artifact, field for field as `oci-wasm`'s `WasmConfig` writes it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WasmConfig {
+    /// RFC 3339: `SOURCE_DATE_EPOCH` when set (a reproducible push), else now.
+    created: String,
+    architecture: &'static str,
+    os: &'static str,
+    layer_digests: Vec<String>,
+    component: Component,
+}
+
+/// What the component imports and exports, and the world it targets.
+#[derive(Serialize)]
+struct Component {
+    exports: Vec<String>,
+    imports: Vec<String>,
+    target: &'static str,
+}
+
+/// What is pushed for `module`: the config (exports and imports read from the component
+/// itself), the layer, and the manifest with `annotations`.
 pub fn build(
     module: &[u8],
     annotations: BTreeMap<String, String>,
 ) -> Result<(Config, ImageLayer, OciImageManifest), String> {
-    // A core module decodes as a component with an empty world: told apart by the preamble's
-    // layer field (1 for a component), as wasmparser does.
-    if module.len() < 8 || &module[..4] != b"\0asm" || module[6..8] != [1, 0] {
-        return Err("not a WebAssembly component (a core module, or not WebAssembly)".into());
-    }
-    let (mut config, layer) = WasmConfig::from_raw_component(module.to_vec(), None)
-        .map_err(|e| format!("not a WebAssembly component: {e:#}"))?;
-    if let Some(component) = config.component.as_mut() {
-        component.target = Some(TARGET_WORLD.to_string());
-    }
-    let config = config.to_config().map_err(|e| format!("{e:#}"))?;
+    let component = component_of(module)?;
+    let layer = ImageLayer {
+        data: module.to_vec().into(),
+        media_type: LAYER_MEDIA_TYPE.to_string(),
+        annotations: None,
+    };
+    let config = WasmConfig {
+        created: created(),
+        architecture: "wasm",
+        os: "wasip2",
+        layer_digests: vec![kiln::digest::oci(module)],
+        component,
+    };
+    let config = Config {
+        data: serde_json::to_vec(&config)
+            .map_err(|e| e.to_string())?
+            .into(),
+        media_type: CONFIG_MEDIA_TYPE.to_string(),
+        annotations: None,
+    };
     let annotations = (!annotations.is_empty()).then_some(annotations);
     let mut manifest = OciImageManifest::build(std::slice::from_ref(&layer), &config, annotations);
     // Optional in the spec, but what tells a reader the document's type without headers.
     manifest.media_type = Some(MANIFEST_MEDIA_TYPE.to_string());
     Ok((config, layer, manifest))
+}
+
+/// The top-level imports and exports of the component `module`, by name, in its order.
+fn component_of(module: &[u8]) -> Result<Component, String> {
+    let not_component = || "not a WebAssembly component (a core module, or not WebAssembly)";
+    let mut exports = Vec::new();
+    let mut imports = Vec::new();
+    // Nested modules and components open with a Version payload and close with an End.
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        let payload = payload.map_err(|e| format!("not a WebAssembly component: {e}"))?;
+        match payload {
+            wasmparser::Payload::Version { encoding, .. } => {
+                if depth == 0 && encoding != wasmparser::Encoding::Component {
+                    return Err(not_component().into());
+                }
+                depth += 1;
+            }
+            wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+            wasmparser::Payload::ComponentImportSection(reader) if depth == 1 => {
+                for import in reader {
+                    let import = import.map_err(|e| e.to_string())?;
+                    // Interfaces and functions; a type import only names a type they use.
+                    if !matches!(import.ty, wasmparser::ComponentTypeRef::Type(_)) {
+                        imports.push(import.name.name.to_string());
+                    }
+                }
+            }
+            wasmparser::Payload::ComponentExportSection(reader) if depth == 1 => {
+                for export in reader {
+                    let export = export.map_err(|e| e.to_string())?;
+                    if export.kind != wasmparser::ComponentExternalKind::Type {
+                        exports.push(export.name.name.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Component {
+        exports,
+        imports,
+        target: TARGET_WORLD,
+    })
+}
+
+/// The config's `created`: `SOURCE_DATE_EPOCH` when set, so that pushing the same file
+/// twice gives the same digest; else the time of the push.
+fn created() -> String {
+    let seconds = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        });
+    rfc3339(seconds)
+}
+
+/// `seconds` since the Unix epoch as RFC 3339 UTC (`1970-01-01T00:00:00Z`), by the
+/// civil-from-days algorithm (H. Hinnant).
+fn rfc3339(seconds: u64) -> String {
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
 }
 
 #[cfg(test)]

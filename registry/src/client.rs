@@ -91,6 +91,12 @@ impl Client {
             }
             None => Vec::new(),
         };
+        // reqwest is built without a TLS provider of its own (see Cargo.toml): ring's. A
+        // second call (a second client) finds it installed, which is fine. Deprecated only
+        // because ring lacks post-quantum key exchange, which aws-lc-rs would bring with
+        // its constructor in every render.
+        #[allow(deprecated)]
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -42,6 +42,34 @@ fn what_kiln_pushes_is_what_kiln_pulls() {
 }
 
 #[test]
+fn created_is_rfc_3339_utc() {
+    assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    assert_eq!(rfc3339(1_796_601_599), "2026-12-06T23:59:59Z");
+    assert_eq!(rfc3339(4_107_542_400), "2100-03-01T00:00:00Z");
+}
+
+#[test]
+fn the_config_lists_what_the_component_imports() {
+    let (config, _, _) = build(component(), BTreeMap::new()).unwrap();
+    let config: Value = serde_json::from_slice(&config.data).unwrap();
+    let imports: Vec<&str> = config["component"]["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    // What the sandbox offers a definition: Kiln's types and WASI 0.2, nothing else.
+    assert!(!imports.is_empty());
+    assert!(
+        imports
+            .iter()
+            .all(|i| i.starts_with("wasi:") || i.starts_with("kiln:")),
+        "{imports:?}"
+    );
+}
+
+#[test]
 fn a_file_that_is_not_a_component_is_not_pushed() {
     let Err(error) = build(b"\0asm\x01\0\0\0", BTreeMap::new()) else {
         panic!("a core module is not a component");
