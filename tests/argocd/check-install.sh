@@ -39,6 +39,28 @@ else
 fi
 "$python" "$here/check_install.py" "$work/built.yaml" "$repo/examples/argocd" \
   registry.example.com/platform/kiln:0.1.0
+# The README's registry Secret, made by its own command (offline: --dry-run=client), is
+# what the init container mounts: type dockerconfigjson, key .dockerconfigjson, named
+# kiln-registry. Only kubectl makes it; kustomize alone cannot.
+if command -v kubectl > /dev/null; then
+  kubectl -n argocd create secret docker-registry kiln-registry \
+    --docker-server=registry.example.com --docker-username=argocd --docker-password=TOKEN \
+    --dry-run=client -o yaml > "$work/secret.yaml"
+  "$python" - "$work/secret.yaml" "$work/built.yaml" <<'PY'
+import base64, json, sys, yaml
+secret = yaml.safe_load(open(sys.argv[1]))
+assert secret["type"] == "kubernetes.io/dockerconfigjson", secret["type"]
+config = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+assert "registry.example.com" in config["auths"], config
+deployment = next(o for o in yaml.safe_load_all(open(sys.argv[2]))
+                  if o and o["kind"] == "Deployment" and o["metadata"]["name"] == "argocd-repo-server")
+volumes = deployment["spec"]["template"]["spec"]["volumes"]
+mounted = [v["secret"] for v in volumes if "secret" in v and v["secret"]["secretName"] == secret["metadata"]["name"]]
+assert mounted, "no volume mounts the README's Secret"
+assert any(i["key"] == ".dockerconfigjson" for i in mounted[0]["items"]), mounted
+print("the README's kiln-registry Secret is what the init container mounts")
+PY
+fi
 validate="$(dirname "$python")/kubernetes-validate"
 if [ -x "$validate" ]; then
   "$validate" --strict -k 1.31.0 --quiet "$work/built.yaml"

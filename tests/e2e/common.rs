@@ -129,12 +129,20 @@ pub fn find<'a>(objects: &'a [serde_json::Value], kind: &str, name: &str) -> &'a
 /// Builds a guest crate of the workspace at `workspace` (relative to the repo) for
 /// wasm32-wasip2 and returns the path of `<crate>.wasm`. Builds run one at a time.
 pub fn build_guest(workspace: &str, crate_name: &str) -> PathBuf {
-    static LOCK: Mutex<()> = Mutex::new(());
     static TARGET: OnceLock<PathBuf> = OnceLock::new();
     let target = TARGET.get_or_init(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("guests"));
+    build_guest_into(workspace, crate_name, Some(target))
+}
+
+/// [`build_guest`] into `target`, or, without one, into the workspace's own `target/`: what
+/// the command a README gives (`cargo build --release --target wasm32-wasip2
+/// --manifest-path WORKSPACE/Cargo.toml`) builds.
+pub fn build_guest_into(workspace: &str, crate_name: &str, target: Option<&Path>) -> PathBuf {
+    static LOCK: Mutex<()> = Mutex::new(());
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command
         .args([
             "build",
             "--release",
@@ -143,22 +151,30 @@ pub fn build_guest(workspace: &str, crate_name: &str) -> PathBuf {
             "--manifest-path",
         ])
         .arg(repo().join(workspace).join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target)
+        .env_remove("CARGO_TARGET_DIR")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("RUSTC_WRAPPER")
-        .output()
-        .expect("run cargo");
+        .env_remove("RUSTC_WRAPPER");
+    if let Some(target) = target {
+        command.arg("--target-dir").arg(target);
+    }
+    let out = command.output().expect("run cargo");
     assert!(
         out.status.success(),
         "building {workspace} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     target
+        .map_or_else(|| repo().join(workspace).join("target"), Path::to_path_buf)
         .join("wasm32-wasip2/release")
         .join(format!("{}.wasm", crate_name.replace('-', "_")))
+}
+
+/// The example trait (`examples/custom-trait`, a PodDisruptionBudget), built once.
+pub fn example_trait_wasm() -> &'static PathBuf {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| build_guest("examples/custom-trait", "pod-disruption-budget"))
 }
 
 /// A fresh directory holding only `wasm` (as `file_name`).

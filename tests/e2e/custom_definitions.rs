@@ -1,13 +1,11 @@
 //! Definitions from outside the binary: the out-of-tree example trait, name clashes.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use crate::common::*;
 
 fn pdb_wasm() -> &'static PathBuf {
-    static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| build_guest("examples/custom-trait", "pod-disruption-budget"))
+    example_trait_wasm()
 }
 
 const APP: &str = "\

@@ -5,17 +5,14 @@
 //! credential helpers), TLS, and every failure mode, each leaving the store as it was.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use serde_json::Value;
 
 use crate::common::*;
 use crate::registry_rig::{Mode, Registry, oras, skopeo_raw};
 
-/// The example trait (PodDisruptionBudget), built as its README says.
 fn pdb_wasm() -> &'static PathBuf {
-    static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| build_guest("examples/custom-trait", "pod-disruption-budget"))
+    example_trait_wasm()
 }
 
 /// The application the tests render: a webservice with the example trait.
@@ -74,6 +71,11 @@ impl Scratch {
             cmd.env(key, value);
         }
         run_cmd(cmd, stdin)
+    }
+
+    /// `kiln ARGS`, which must fail: its stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        self.kiln(args).failed().to_string()
     }
 
     /// Writes the platform file naming `sources`, with `lock: kiln.lock`.
@@ -164,28 +166,7 @@ fn the_release_path_push_lock_and_a_render_that_needs_no_registry() {
     let reference = format!("oci://{}/platform/pdb:1.0", registry.host());
 
     // Build and test, as the README says, then push: the digest is printed.
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = std::process::Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--manifest-path",
-        ])
-        .arg(repo().join("examples/custom-trait/Cargo.toml"))
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .expect("run cargo");
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let wasm = repo()
-        .join("examples/custom-trait/target/wasm32-wasip2/release/pod_disruption_budget.wasm");
+    let wasm = build_guest_into("examples/custom-trait", "pod-disruption-budget", None);
     let test = run(&["test", "examples/custom-trait"]);
     assert!(test.ok().contains("test result: ok."), "{}", test.stdout);
     let pushed = scratch.kiln(&["definitions", "push", s(&wasm), &reference, "--insecure"]);
@@ -227,6 +208,8 @@ fn the_release_path_push_lock_and_a_render_that_needs_no_registry() {
     let expected = render_stdin(APP, &["-d", s(dir.path())]);
     assert_eq!(rendered.ok(), expected.ok());
     assert!(rendered.stdout.contains("kind: PodDisruptionBudget"));
+    let shop = scratch.kiln(&["render", "examples/shop", "--platform", s(&platform)]);
+    assert!(shop.ok().contains("kind: Deployment"), "{}", shop.stderr);
     // It is listed with the reference it came from.
     let list = scratch.kiln(&["definitions", "list", "--platform", s(&platform)]);
     let line = list
@@ -241,10 +224,7 @@ fn the_release_path_push_lock_and_a_render_that_needs_no_registry() {
     let mut bytes = std::fs::read(&blob).expect("the component is in the store");
     bytes.push(0);
     std::fs::write(&blob, bytes).unwrap();
-    let error = scratch
-        .kiln(&["render", s(&scratch.app()), "--platform", s(&platform)])
-        .failed()
-        .to_string();
+    let error = scratch.fails(&["render", s(&scratch.app()), "--platform", s(&platform)]);
     assert!(error.contains("the store was changed on disk"), "{error}");
     assert!(error.contains(&format!("\"{reference}\"")), "{error}");
 }
@@ -295,6 +275,41 @@ fn cache_warm_pulls_what_the_lock_pins_by_digest_even_after_the_tag_moved() {
     );
     let rendered = scratch.kiln(&["render", s(&scratch.app()), "--platform", s(&platform)]);
     assert_eq!(rendered.ok(), rendered_with_dash_d());
+}
+
+#[test]
+fn cache_warm_is_best_effort_when_the_registry_is_down() {
+    let scratch = Scratch::new();
+    let mut registry = Registry::start(Mode::Anonymous);
+    let reference = format!("oci://{}/platform/pdb:1.0", registry.host());
+    push(&scratch, &reference);
+    let platform = scratch.platform(std::slice::from_ref(&reference));
+    scratch
+        .kiln(&[
+            "definitions",
+            "lock",
+            "--platform",
+            s(&platform),
+            "--insecure",
+        ])
+        .ok();
+    std::fs::remove_dir_all(scratch.store()).expect("clear the store");
+    registry.stop();
+
+    // Argo CD's init container must not keep the repository server from starting: it
+    // warns, naming the reference and the cause, and exits 0; the built-ins are warmed.
+    let warm = scratch.kiln(&["cache", "warm", "--platform", s(&platform), "--insecure"]);
+    assert_eq!(warm.code, Some(0), "{}", warm.stderr);
+    // Pulled by the digest the lock pins, not by the tag.
+    let pulled = format!("warning: not pulled: {reference}@sha256:");
+    assert!(warm.stderr.contains(&pulled), "{}", warm.stderr);
+    assert!(
+        warm.stderr.contains("cannot reach the registry"),
+        "{}",
+        warm.stderr
+    );
+    assert!(warm.stdout.contains("definitions ready"), "{}", warm.stdout);
+    assert_eq!(scratch.blobs(), 0);
 }
 
 #[test]
@@ -427,10 +442,7 @@ fn a_registry_that_is_down_is_named_and_nothing_is_stored() {
     let mut registry = Registry::start(Mode::Anonymous);
     let reference = format!("oci://{}/platform/pdb:1.0", registry.host());
     registry.stop();
-    let error = scratch
-        .kiln(&["definitions", "pull", &reference, "--insecure"])
-        .failed()
-        .to_string();
+    let error = scratch.fails(&["definitions", "pull", &reference, "--insecure"]);
     assert!(
         error.contains(&format!("{reference}: cannot reach the registry")),
         "{error}"
@@ -591,10 +603,7 @@ fn bearer_token_challenges_are_answered_with_the_scope_asked() {
     );
 
     // The token service refuses anonymous tokens: said as a refusal, nothing stored.
-    let error = scratch
-        .kiln(&["definitions", "pull", &reference, "--insecure"])
-        .failed()
-        .to_string();
+    let error = scratch.fails(&["definitions", "pull", &reference, "--insecure"]);
     assert!(error.contains("the registry refused access"), "{error}");
     assert_eq!(scratch.blobs(), 0);
 
@@ -619,10 +628,7 @@ fn tls_with_a_ca_file_and_insecure_only_for_this_machine() {
     let reference = format!("oci://{}/platform/pdb:1.0", registry.host());
 
     // Without the CA, the certificate is not trusted: the cause is named.
-    let error = scratch
-        .kiln(&["definitions", "push", s(pdb_wasm()), &reference])
-        .failed()
-        .to_string();
+    let error = scratch.fails(&["definitions", "push", s(pdb_wasm()), &reference]);
     assert!(
         error.contains(&format!("{reference}: cannot reach the registry")),
         "{error}"
@@ -644,25 +650,19 @@ fn tls_with_a_ca_file_and_insecure_only_for_this_machine() {
     // --insecure is plain HTTP for this machine only; anywhere else it is refused before any
     // connection.
     let remote = "oci://registry.example.com/platform/pdb:1.0";
-    let error = scratch
-        .kiln(&["definitions", "pull", remote, "--insecure"])
-        .failed()
-        .to_string();
+    let error = scratch.fails(&["definitions", "pull", remote, "--insecure"]);
     assert!(
         error.contains("--insecure is allowed only for a registry on this machine"),
         "{error}"
     );
     // A CA file that is not one.
-    let error = scratch
-        .kiln(&[
-            "definitions",
-            "pull",
-            &reference,
-            "--ca-file",
-            s(pdb_wasm()),
-        ])
-        .failed()
-        .to_string();
+    let error = scratch.fails(&[
+        "definitions",
+        "pull",
+        &reference,
+        "--ca-file",
+        s(pdb_wasm()),
+    ]);
     assert!(error.contains("no PEM certificate"), "{error}");
 }
 
@@ -686,10 +686,7 @@ fn a_tampered_blob_is_refused_and_nothing_is_stored() {
     bytes[last] ^= 0xff;
     std::fs::write(&blob, bytes).unwrap();
 
-    let error = scratch
-        .kiln(&["definitions", "pull", &reference, "--insecure"])
-        .failed()
-        .to_string();
+    let error = scratch.fails(&["definitions", "pull", &reference, "--insecure"]);
     assert!(error.contains(&reference), "{error}");
     assert!(error.contains("does not match its digest"), "{error}");
     assert!(error.contains(&module), "{error}");
@@ -719,15 +716,12 @@ fn what_is_not_a_wasm_artifact_or_too_large_is_refused_before_download() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let error = scratch
-        .kiln(&[
-            "definitions",
-            "pull",
-            &format!("oci://{image}"),
-            "--insecure",
-        ])
-        .failed()
-        .to_string();
+    let error = scratch.fails(&[
+        "definitions",
+        "pull",
+        &format!("oci://{image}"),
+        "--insecure",
+    ]);
     assert!(
         error.contains("not a Wasm OCI artifact: its config is application/vnd.oci.image.config.v1+json (a container image)"),
         "{error}"
@@ -745,15 +739,12 @@ fn what_is_not_a_wasm_artifact_or_too_large_is_refused_before_download() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let error = scratch
-        .kiln(&[
-            "definitions",
-            "pull",
-            &format!("oci://{host}/platform/big:1.0"),
-            "--insecure",
-        ])
-        .failed()
-        .to_string();
+    let error = scratch.fails(&[
+        "definitions",
+        "pull",
+        &format!("oci://{host}/platform/big:1.0"),
+        "--insecure",
+    ]);
     assert!(
         error.contains(&format!(
             "the component is {} bytes; at most {} are read",
@@ -788,15 +779,12 @@ fn what_is_not_a_wasm_artifact_or_too_large_is_refused_before_download() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let error = scratch
-        .kiln(&[
-            "definitions",
-            "pull",
-            &format!("oci://{host}/platform/empty:1.0"),
-            "--insecure",
-        ])
-        .failed()
-        .to_string();
+    let error = scratch.fails(&[
+        "definitions",
+        "pull",
+        &format!("oci://{host}/platform/empty:1.0"),
+        "--insecure",
+    ]);
     assert!(error.contains("is not a Kiln definition"), "{error}");
 
     assert_eq!(scratch.blobs(), 0);
@@ -810,10 +798,7 @@ fn a_platform_file_with_sources_is_checked_before_anything_runs() {
     let render = |platform: &str| {
         let path = scratch.path("platform.yaml");
         std::fs::write(&path, platform).unwrap();
-        scratch
-            .kiln(&["render", s(&app), "--platform", s(&path)])
-            .failed()
-            .to_string()
+        scratch.fails(&["render", s(&app), "--platform", s(&path)])
     };
     let error = render("definitions:\n  sources:\n    - oci://r.example.com/pdb:1\n");
     assert!(error.contains("platform.yaml:3:"), "{error}");

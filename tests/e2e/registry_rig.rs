@@ -11,11 +11,13 @@
 //!
 //! Four modes: anonymous HTTP, HTTP with htpasswd basic auth, HTTP with bearer tokens from
 //! `tests/registry/token_server.py`, and HTTPS with a certificate from a throwaway CA
-//! ([`Registry::ca_file`]). A missing program fails the test with what to install: these tests
-//! never skip.
+//! ([`Registry::ca_file`]). A program that is missing and cannot be installed fails the test
+//! with what to install: these tests never skip.
 //!
 //! Programs: `$KILN_DOCKER_REGISTRY` (else `docker-registry`), `htpasswd`, `openssl`,
-//! `skopeo`, and `$KILN_RIG_PYTHON` (else `python3`) with `tests/registry/requirements.txt`.
+//! `skopeo`, and `$KILN_RIG_PYTHON` (else a venv in the test target) with
+//! `tests/registry/requirements.txt`; what is missing is installed once by
+//! `tests/registry/install.sh`, as .ci/run does.
 
 // A toolbox: a test binary that uses only some of it must still pass clippy's `-D warnings`.
 #![allow(dead_code)]
@@ -87,6 +89,7 @@ impl Registry {
     /// Panics, with the registry's log, if it does not answer within 20 s or answers with
     /// another status than the mode's (200, 401, 401, or 400 to plain HTTP for TLS).
     pub fn start(mode: Mode) -> Registry {
+        installed();
         let dir = fresh_dir();
         let data = dir.join("data");
         std::fs::create_dir_all(&data).expect("create the registry's storage directory");
@@ -240,6 +243,7 @@ pub fn oras(args: &[&str]) -> Output {
 /// skopeo reads it, over HTTPS or HTTP without verifying certificates. Without `creds` skopeo
 /// is told `--no-creds`, so no auth file of the machine is used. Panics if skopeo fails.
 pub fn skopeo_raw(reference: &str, creds: Option<(&str, &str)>) -> String {
+    installed();
     let reference = reference
         .trim_start_matches("docker://")
         .trim_start_matches("oci://");
@@ -263,11 +267,12 @@ pub fn skopeo_raw(reference: &str, creds: Option<(&str, &str)>) -> String {
     String::from_utf8(out.stdout).expect("a manifest is UTF-8 JSON")
 }
 
-/// The rig's Python, checked once to import what the rig's scripts need.
+/// The rig's Python: `$KILN_RIG_PYTHON` (.ci/run's venv), else a venv of the test target's
+/// own, both made ready by [`installed`]. Checked once to import what the scripts need.
 fn python() -> &'static str {
     static PYTHON: OnceLock<String> = OnceLock::new();
     PYTHON.get_or_init(|| {
-        let python = std::env::var("KILN_RIG_PYTHON").unwrap_or_else(|_| "python3".into());
+        let python = installed().display().to_string();
         let check = Command::new(&python)
             .args(["-c", "import oras.client, jwt, cryptography"])
             .stdin(Stdio::null())
@@ -280,6 +285,48 @@ fn python() -> &'static str {
             ),
             Err(e) => panic!("cannot run {python} ({e}): install python3 and {PIP}"),
         }
+    })
+}
+
+/// Makes sure the rig's programs and Python packages are there, once per test binary: with
+/// everything present (as after .ci/run) this only looks; otherwise it runs
+/// `tests/registry/install.sh`, as .ci/run does, so that `cargo test --workspace` works on a
+/// fresh clone of a machine that has apt-get (as `npm ci` does for the editor test). Returns
+/// the Python to run the scripts with.
+fn installed() -> &'static PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let given = std::env::var_os("KILN_RIG_PYTHON").map(PathBuf::from);
+        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("registry-venv");
+        let python = given.clone().unwrap_or_else(|| venv.join("bin/python"));
+        let programs = ["docker-registry", "skopeo", "htpasswd", "openssl"];
+        let present = |program: &str| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {program}")])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let ready = programs.iter().all(|p| present(p))
+            && Command::new(&python)
+                .args(["-c", "import oras.client, jwt, cryptography"])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+        if !ready {
+            let target = given.as_ref().and_then(|p| p.parent()?.parent()).unwrap_or(&venv);
+            let out = Command::new(repo().join("tests/registry/install.sh"))
+                .arg(target)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run tests/registry/install.sh");
+            assert!(
+                out.status.success(),
+                "tests/registry/install.sh could not install the registry rig ({DEBIAN}; {PIP}):\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        python
     })
 }
 
