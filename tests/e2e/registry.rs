@@ -381,6 +381,31 @@ fn another_client_reads_what_kiln_pushes() {
 }
 
 #[test]
+fn a_push_with_source_date_epoch_is_reproducible() {
+    let scratch = Scratch::new();
+    let registry = Registry::start(Mode::Anonymous);
+    let push = |tag: &str| {
+        let reference = format!("oci://{}/platform/pdb:{tag}", registry.host());
+        let args = [
+            "definitions",
+            "push",
+            s(pdb_wasm()),
+            &reference,
+            "--insecure",
+        ];
+        digest_of(
+            scratch
+                .kiln_with(&args, None, &[("SOURCE_DATE_EPOCH", "1796601599")])
+                .ok(),
+        )
+    };
+    assert_eq!(push("a"), push("b"));
+    let out = oras(&["config", &format!("{}/platform/pdb:a", registry.host())]);
+    let config: Value = serde_json::from_slice(&out.stdout).expect("the config is JSON");
+    assert_eq!(config["created"], "2026-12-06T23:59:59Z");
+}
+
+#[test]
 fn kiln_pulls_and_renders_what_another_client_pushed() {
     let scratch = Scratch::new();
     let registry = Registry::start(Mode::Anonymous);
@@ -543,30 +568,34 @@ fn htpasswd_auth_from_the_command_line_the_docker_config_and_a_credential_helper
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"credHelpers": {{"{}": "kiln-test"}}}}"#,
-            registry.host()
-        ),
-    )
-    .unwrap();
-    std::fs::remove_dir_all(scratch.store()).unwrap();
     let path = format!(
         "{}:{}",
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let pulled = scratch.kiln_with(
-        &["definitions", "pull", &reference, "--insecure"],
-        None,
-        &[("PATH", &path)],
-    );
-    assert_eq!(digest_of(pulled.ok()), digest);
-    assert_eq!(
-        std::fs::read_to_string(&asked).unwrap().trim(),
-        registry.host()
-    );
+    // Named for this registry (`credHelpers`), then for every registry (`credsStore`).
+    for config_text in [
+        format!(
+            r#"{{"credHelpers": {{"{}": "kiln-test"}}}}"#,
+            registry.host()
+        ),
+        r#"{"credsStore": "kiln-test"}"#.to_string(),
+    ] {
+        std::fs::write(&config, &config_text).unwrap();
+        let _ = std::fs::remove_file(&asked);
+        let _ = std::fs::remove_dir_all(scratch.store());
+        let pulled = scratch.kiln_with(
+            &["definitions", "pull", &reference, "--insecure"],
+            None,
+            &[("PATH", &path)],
+        );
+        assert_eq!(digest_of(pulled.ok()), digest, "{config_text}");
+        assert_eq!(
+            std::fs::read_to_string(&asked).unwrap().trim(),
+            registry.host(),
+            "{config_text}"
+        );
+    }
 
     // skopeo with the same credentials reads what Kiln pushed.
     let raw = skopeo_raw(

@@ -1,9 +1,10 @@
-//! The registry of definitions: Kiln's built-ins (embedded in the binary) and `.wasm`
-//! components from directories the user names.
+//! The registry of definitions: Kiln's built-ins (embedded in the binary), `.wasm`
+//! components from directories the user names, and the platform's `oci://` sources, read
+//! from the [`crate::store`] by the digests the [`Lock`] pins ([`Registry::add_sources`]).
 //!
 //! Only the built-ins an application uses are compiled and loaded ([`Registry::load`]).
-//! External definitions are loaded when their directory is added, and named by what their
-//! `describe` returns (the file name does not matter).
+//! External definitions are loaded when their directory (or source) is added, and named by
+//! what their `describe` returns (the file name does not matter).
 
 mod lock;
 pub mod reference;
