@@ -4,10 +4,6 @@ use std::path::PathBuf;
 
 use crate::common::*;
 
-fn pdb_wasm() -> &'static PathBuf {
-    example_trait_wasm()
-}
-
 const APP: &str = "\
 apiVersion: core.oam.dev/v1beta1
 kind: Application
@@ -30,7 +26,7 @@ spec:
 
 #[test]
 fn the_example_custom_trait_renders_with_dash_d() {
-    let dir = definitions_dir(pdb_wasm(), "anything.wasm");
+    let dir = definitions_dir(example_trait_wasm(), "anything.wasm");
     let run = render_stdin(APP, &["-d", dir.path().to_str().unwrap()]);
     let objects = objects(run.ok());
     assert_eq!(objects.len(), 2);
@@ -52,7 +48,7 @@ fn the_example_custom_trait_renders_with_dash_d() {
 
 #[test]
 fn a_custom_definition_is_listed_and_shown() {
-    let dir = definitions_dir(pdb_wasm(), "pdb.wasm");
+    let dir = definitions_dir(example_trait_wasm(), "pdb.wasm");
     let d = dir.path().to_str().unwrap();
     let list = run(&["definitions", "list", "-d", d]);
     let line = list
@@ -75,7 +71,7 @@ fn a_custom_definition_is_listed_and_shown() {
 
 #[test]
 fn a_custom_definition_reports_its_own_errors_at_the_parameter() {
-    let dir = definitions_dir(pdb_wasm(), "pdb.wasm");
+    let dir = definitions_dir(example_trait_wasm(), "pdb.wasm");
     let app = APP.replace(
         "minAvailable: 2",
         "minAvailable: 2\n            maxUnavailable: 1",

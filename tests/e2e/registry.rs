@@ -11,10 +11,6 @@ use serde_json::Value;
 use crate::common::*;
 use crate::registry_rig::{Mode, Registry, oras, skopeo_raw};
 
-fn pdb_wasm() -> &'static PathBuf {
-    example_trait_wasm()
-}
-
 /// The application the tests render: a webservice with the example trait.
 const APP: &str = "\
 apiVersion: core.oam.dev/v1beta1
@@ -78,6 +74,11 @@ impl Scratch {
         self.kiln(args).failed().to_string()
     }
 
+    /// `kiln definitions pull REFERENCE --insecure`, which must fail: its stderr.
+    fn pull_fails(&self, reference: &str) -> String {
+        self.fails(&["definitions", "pull", reference, "--insecure"])
+    }
+
     /// Writes the platform file naming `sources`, with `lock: kiln.lock`.
     fn platform(&self, sources: &[String]) -> PathBuf {
         let list: String = sources.iter().map(|s| format!("    - {s}\n")).collect();
@@ -135,12 +136,27 @@ fn digest_of(stdout: &str) -> String {
         .to_string()
 }
 
+/// Pushes with the other client (`oras_client.py push ARGS`), which must succeed: what it
+/// prints, the manifest's digest.
+fn oras_push(args: &[&str]) -> String {
+    let out = oras(&[&["push"], args].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .trim()
+        .to_string()
+}
+
 /// Pushes the example trait to `reference` (anonymous, plain HTTP) and returns its digest.
 fn push(scratch: &Scratch, reference: &str) -> String {
     let run = scratch.kiln(&[
         "definitions",
         "push",
-        s(pdb_wasm()),
+        s(example_trait_wasm()),
         reference,
         "--insecure",
     ]);
@@ -154,7 +170,7 @@ fn sha256_file(path: &Path) -> String {
 /// The same app rendered with the example trait from a directory (`-d`): what a render from
 /// the registry must print byte for byte.
 fn rendered_with_dash_d() -> String {
-    let dir = definitions_dir(pdb_wasm(), "pdb.wasm");
+    let dir = definitions_dir(example_trait_wasm(), "pdb.wasm");
     let run = render_stdin(APP, &["-d", s(dir.path())]);
     run.ok().to_string()
 }
@@ -320,7 +336,7 @@ fn another_client_reads_what_kiln_pushes() {
     let run = scratch.kiln(&[
         "definitions",
         "push",
-        s(pdb_wasm()),
+        s(example_trait_wasm()),
         &reference,
         "--insecure",
         "--annotation",
@@ -343,7 +359,10 @@ fn another_client_reads_what_kiln_pushes() {
     let layers = manifest["layers"].as_array().expect("layers");
     assert_eq!(layers.len(), 1);
     assert_eq!(layers[0]["mediaType"], "application/wasm");
-    assert_eq!(layers[0]["digest"], sha256_file(pdb_wasm()).as_str());
+    assert_eq!(
+        layers[0]["digest"],
+        sha256_file(example_trait_wasm()).as_str()
+    );
     let annotations = &manifest["annotations"];
     assert_eq!(annotations["org.example.team"], "platform");
     assert_eq!(
@@ -362,7 +381,10 @@ fn another_client_reads_what_kiln_pushes() {
     let config: Value = serde_json::from_slice(&out.stdout).expect("the config is JSON");
     assert_eq!(config["architecture"], "wasm");
     assert_eq!(config["os"], "wasip2");
-    assert_eq!(config["layerDigests"][0], sha256_file(pdb_wasm()).as_str());
+    assert_eq!(
+        config["layerDigests"][0],
+        sha256_file(example_trait_wasm()).as_str()
+    );
     assert_eq!(
         config["component"]["target"],
         "kiln:definition/definition@0.1.0"
@@ -389,7 +411,7 @@ fn a_push_with_source_date_epoch_is_reproducible() {
         let args = [
             "definitions",
             "push",
-            s(pdb_wasm()),
+            s(example_trait_wasm()),
             &reference,
             "--insecure",
         ];
@@ -410,22 +432,12 @@ fn kiln_pulls_and_renders_what_another_client_pushed() {
     let scratch = Scratch::new();
     let registry = Registry::start(Mode::Anonymous);
     let host = registry.host();
-    let out = oras(&[
-        "push",
+    let digest = oras_push(&[
         &format!("{host}/team/pdb:2.0"),
-        s(pdb_wasm()),
+        s(example_trait_wasm()),
         "--target",
         "kiln:definition/definition@0.1.0",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let digest = String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .trim()
-        .to_string();
 
     // By tag, then by the digest oras printed: the same artifact.
     let reference = format!("oci://{host}/team/pdb:2.0");
@@ -433,7 +445,7 @@ fn kiln_pulls_and_renders_what_another_client_pushed() {
     let stdout = pulled.ok();
     assert_eq!(digest_of(stdout), digest);
     assert!(
-        stdout.contains(&format!("module: {}\n", sha256_file(pdb_wasm()))),
+        stdout.contains(&format!("module: {}\n", sha256_file(example_trait_wasm()))),
         "{stdout}"
     );
     assert!(
@@ -467,7 +479,7 @@ fn a_registry_that_is_down_is_named_and_nothing_is_stored() {
     let mut registry = Registry::start(Mode::Anonymous);
     let reference = format!("oci://{}/platform/pdb:1.0", registry.host());
     registry.stop();
-    let error = scratch.fails(&["definitions", "pull", &reference, "--insecure"]);
+    let error = scratch.pull_fails(&reference);
     assert!(
         error.contains(&format!("{reference}: cannot reach the registry")),
         "{error}"
@@ -511,7 +523,7 @@ fn htpasswd_auth_from_the_command_line_the_docker_config_and_a_credential_helper
         let mut args = vec![
             "definitions",
             "push",
-            s(pdb_wasm()),
+            s(example_trait_wasm()),
             &reference,
             "--insecure",
         ];
@@ -617,7 +629,7 @@ fn bearer_token_challenges_are_answered_with_the_scope_asked() {
     let mut push = vec![
         "definitions",
         "push",
-        s(pdb_wasm()),
+        s(example_trait_wasm()),
         &reference,
         "--insecure",
     ];
@@ -632,7 +644,7 @@ fn bearer_token_challenges_are_answered_with_the_scope_asked() {
     );
 
     // The token service refuses anonymous tokens: said as a refusal, nothing stored.
-    let error = scratch.fails(&["definitions", "pull", &reference, "--insecure"]);
+    let error = scratch.pull_fails(&reference);
     assert!(error.contains("the registry refused access"), "{error}");
     assert_eq!(scratch.blobs(), 0);
 
@@ -657,7 +669,7 @@ fn tls_with_a_ca_file_and_insecure_only_for_this_machine() {
     let reference = format!("oci://{}/platform/pdb:1.0", registry.host());
 
     // Without the CA, the certificate is not trusted: the cause is named.
-    let error = scratch.fails(&["definitions", "push", s(pdb_wasm()), &reference]);
+    let error = scratch.fails(&["definitions", "push", s(example_trait_wasm()), &reference]);
     assert!(
         error.contains(&format!("{reference}: cannot reach the registry")),
         "{error}"
@@ -667,7 +679,7 @@ fn tls_with_a_ca_file_and_insecure_only_for_this_machine() {
     let pushed = scratch.kiln(&[
         "definitions",
         "push",
-        s(pdb_wasm()),
+        s(example_trait_wasm()),
         &reference,
         "--ca-file",
         s(&ca),
@@ -679,7 +691,7 @@ fn tls_with_a_ca_file_and_insecure_only_for_this_machine() {
     // --insecure is plain HTTP for this machine only; anywhere else it is refused before any
     // connection.
     let remote = "oci://registry.example.com/platform/pdb:1.0";
-    let error = scratch.fails(&["definitions", "pull", remote, "--insecure"]);
+    let error = scratch.pull_fails(remote);
     assert!(
         error.contains("--insecure is allowed only for a registry on this machine"),
         "{error}"
@@ -690,7 +702,7 @@ fn tls_with_a_ca_file_and_insecure_only_for_this_machine() {
         "pull",
         &reference,
         "--ca-file",
-        s(pdb_wasm()),
+        s(example_trait_wasm()),
     ]);
     assert!(error.contains("no PEM certificate"), "{error}");
 }
@@ -702,7 +714,7 @@ fn a_tampered_blob_is_refused_and_nothing_is_stored() {
     let reference = format!("oci://{}/platform/pdb:1.0", registry.host());
     push(&scratch, &reference);
     // The registry's own copy of the component, changed behind its back: it serves it as is.
-    let module = sha256_file(pdb_wasm());
+    let module = sha256_file(example_trait_wasm());
     let hex = &module[7..];
     let blob = registry
         .dir
@@ -715,7 +727,7 @@ fn a_tampered_blob_is_refused_and_nothing_is_stored() {
     bytes[last] ^= 0xff;
     std::fs::write(&blob, bytes).unwrap();
 
-    let error = scratch.fails(&["definitions", "pull", &reference, "--insecure"]);
+    let error = scratch.pull_fails(&reference);
     assert!(error.contains(&reference), "{error}");
     assert!(error.contains("does not match its digest"), "{error}");
     assert!(error.contains(&module), "{error}");
@@ -731,26 +743,15 @@ fn what_is_not_a_wasm_artifact_or_too_large_is_refused_before_download() {
 
     // A container image's config.
     let image = format!("{host}/platform/image:1.0");
-    let out = oras(&[
-        "push",
+    oras_push(&[
         &image,
-        s(pdb_wasm()),
+        s(example_trait_wasm()),
         "--config-media-type",
         "application/vnd.oci.image.config.v1+json",
         "--layer-media-type",
         "application/vnd.oci.image.layer.v1.tar",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let error = scratch.fails(&[
-        "definitions",
-        "pull",
-        &format!("oci://{image}"),
-        "--insecure",
-    ]);
+    let error = scratch.pull_fails(&format!("oci://{image}"));
     assert!(
         error.contains("not a Wasm OCI artifact: its config is application/vnd.oci.image.config.v1+json (a container image)"),
         "{error}"
@@ -762,18 +763,8 @@ fn what_is_not_a_wasm_artifact_or_too_large_is_refused_before_download() {
     let file = std::fs::File::create(&big).unwrap();
     file.set_len(kiln::definitions::MAX_MODULE_BYTES + 1)
         .unwrap();
-    let out = oras(&["push", &format!("{host}/platform/big:1.0"), s(&big)]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let error = scratch.fails(&[
-        "definitions",
-        "pull",
-        &format!("oci://{host}/platform/big:1.0"),
-        "--insecure",
-    ]);
+    oras_push(&[&format!("{host}/platform/big:1.0"), s(&big)]);
+    let error = scratch.pull_fails(&format!("oci://{host}/platform/big:1.0"));
     assert!(
         error.contains(&format!(
             "the component is {} bytes; at most {} are read",
@@ -798,22 +789,8 @@ fn what_is_not_a_wasm_artifact_or_too_large_is_refused_before_download() {
     // A Wasm artifact whose component is not a Kiln definition never enters the store.
     let not_definition = scratch.path("empty.wasm");
     std::fs::write(&not_definition, b"\0asm\x0d\0\x01\0").unwrap();
-    let out = oras(&[
-        "push",
-        &format!("{host}/platform/empty:1.0"),
-        s(&not_definition),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let error = scratch.fails(&[
-        "definitions",
-        "pull",
-        &format!("oci://{host}/platform/empty:1.0"),
-        "--insecure",
-    ]);
+    oras_push(&[&format!("{host}/platform/empty:1.0"), s(&not_definition)]);
+    let error = scratch.pull_fails(&format!("oci://{host}/platform/empty:1.0"));
     assert!(error.contains("is not a Kiln definition"), "{error}");
 
     assert_eq!(scratch.blobs(), 0);
@@ -861,12 +838,7 @@ fn a_platform_file_with_sources_is_checked_before_anything_runs() {
 fn the_rig_pushes_the_wasm_oci_format() {
     let registry = Registry::start(Mode::Anonymous);
     let reference = format!("{}/rig/pdb:1", registry.host());
-    let out = oras(&["push", &reference, s(pdb_wasm())]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    oras_push(&[&reference, s(example_trait_wasm())]);
     let manifest: Value = serde_json::from_str(&skopeo_raw(&reference, None)).unwrap();
     assert_eq!(
         manifest["config"]["mediaType"],
