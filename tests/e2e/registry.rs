@@ -91,6 +91,15 @@ impl Scratch {
         path
     }
 
+    /// [`Scratch::platform`], locked by `kiln definitions lock --platform` (plain HTTP to
+    /// the test's registry).
+    fn locked_platform(&self, sources: &[String]) -> PathBuf {
+        let path = self.platform(sources);
+        self.kiln(&["definitions", "lock", "--platform", s(&path), "--insecure"])
+            .ok();
+        path
+    }
+
     fn app(&self) -> PathBuf {
         let path = self.path("app.yaml");
         std::fs::write(&path, APP).expect("write the app");
@@ -251,16 +260,7 @@ fn cache_warm_pulls_what_the_lock_pins_by_digest_even_after_the_tag_moved() {
     let registry = Registry::start(Mode::Anonymous);
     let reference = format!("oci://{}/platform/pdb:1.0", registry.host());
     let digest = push(&scratch, &reference);
-    let platform = scratch.platform(std::slice::from_ref(&reference));
-    scratch
-        .kiln(&[
-            "definitions",
-            "lock",
-            "--platform",
-            s(&platform),
-            "--insecure",
-        ])
-        .ok();
+    let platform = scratch.locked_platform(std::slice::from_ref(&reference));
 
     // The tag now names another definition; the lock still pins the first.
     let scaler = repo().join("target/wasm-guests/wasm32-wasip2/release/scaler.wasm");
@@ -299,16 +299,7 @@ fn cache_warm_is_best_effort_when_the_registry_is_down() {
     let mut registry = Registry::start(Mode::Anonymous);
     let reference = format!("oci://{}/platform/pdb:1.0", registry.host());
     push(&scratch, &reference);
-    let platform = scratch.platform(std::slice::from_ref(&reference));
-    scratch
-        .kiln(&[
-            "definitions",
-            "lock",
-            "--platform",
-            s(&platform),
-            "--insecure",
-        ])
-        .ok();
+    let platform = scratch.locked_platform(std::slice::from_ref(&reference));
     std::fs::remove_dir_all(scratch.store()).expect("clear the store");
     registry.stop();
 
@@ -458,16 +449,7 @@ fn kiln_pulls_and_renders_what_another_client_pushed() {
         .ok();
 
     // Locked by digest and rendered, with the registry gone.
-    let platform = scratch.platform(std::slice::from_ref(&pinned));
-    scratch
-        .kiln(&[
-            "definitions",
-            "lock",
-            "--platform",
-            s(&platform),
-            "--insecure",
-        ])
-        .ok();
+    let platform = scratch.locked_platform(std::slice::from_ref(&pinned));
     drop(registry);
     let rendered = scratch.kiln(&["render", s(&scratch.app()), "--platform", s(&platform)]);
     assert_eq!(rendered.ok(), rendered_with_dash_d());
