@@ -4,12 +4,20 @@
 # process slower than 4x a lone run. Timing is checked here, never in `cargo test`.
 #
 #   bench/concurrency.sh [PROCESSES]        # default 16; app: examples/shop
+#   KILN=path/to/kiln bench/concurrency.sh  # measure that binary instead of building `dist`
+#
+# Besides wall times it reports CPU per render (user + system, from the shell's `times`),
+# lone and concurrent: on 2 cores, 16 renders cannot finish sooner than 16 x CPU / 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-16}"
 
-cargo build --profile dist -q # the shipped binary, as bench/compare.sh
-kiln="$PWD/target/dist/kiln"
+if [ -n "${KILN:-}" ]; then
+  kiln="$(realpath "$KILN")"
+else
+  cargo build --profile dist -q # the shipped binary, as bench/compare.sh
+  kiln="$PWD/target/dist/kiln"
+fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export KILN_CACHE_DIR="$work/cache"
@@ -23,17 +31,29 @@ generate() { (cd examples/shop && "$kiln" argocd generate -d "$work/none"); }
 mkdir -p "$work/none"
 
 now_ms() { date +%s%3N; }
-# The lone time: the median of 5 runs.
-lone=()
-for _ in 1 2 3 4 5; do
-  start=$(now_ms); generate > "$work/expected"; lone+=($(( $(now_ms) - start )))
-done
-single=$(printf '%s\n' "${lone[@]}" | sort -n | sed -n 3p)
+# The user + system time of a shell's finished children, in ms, from what its `times`
+# printed (the second line). `times` runs in that shell itself: a `$(...)` is another one.
+children_cpu_ms() {
+  sed -n 2p "$1" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); t += p[1] * 60000 + p[2] * 1000 } printf "%d", t }'
+}
+# The lone time: the median of 5 runs; their CPU, on average.
+(
+  lone=()
+  for _ in 1 2 3 4 5; do
+    start=$(now_ms); generate > "$work/expected"; lone+=($(( $(now_ms) - start )))
+  done
+  printf '%s\n' "${lone[@]}" | sort -n | sed -n 3p > "$work/lone-ms"
+  times > "$work/lone-times"
+)
+single=$(cat "$work/lone-ms")
 
-for i in $(seq "$n"); do
-  ( start=$(now_ms); generate > "$work/out-$i" 2> "$work/err-$i"; echo $(( $(now_ms) - start )) > "$work/ms-$i" ) &
-done
-wait
+(
+  for i in $(seq "$n"); do
+    ( start=$(now_ms); generate > "$work/out-$i" 2> "$work/err-$i"; echo $(( $(now_ms) - start )) > "$work/ms-$i" ) &
+  done
+  wait
+  times > "$work/concurrent-times"
+)
 
 worst=0; failed=0
 for i in $(seq "$n"); do
@@ -46,6 +66,7 @@ for i in $(seq "$n"); do
 done
 echo "$n processes: every output identical: $([ $failed = 0 ] && echo yes || echo NO)"
 echo "lone run: ${single} ms (median of 5); slowest of $n concurrent: ${worst} ms ($(awk "BEGIN { printf \"%.1f\", $worst / ($single > 0 ? $single : 1) }")x)"
+echo "CPU per render (user + system): $(( $(children_cpu_ms "$work/lone-times") / 5 )) ms lone, $(( $(children_cpu_ms "$work/concurrent-times") / n )) ms concurrent"
 limit=$(( single * 4 ))
 if [ "$failed" != 0 ] || [ "$worst" -gt "$limit" ]; then
   echo "FAILED: outputs must match and no process may take more than 4x the lone time (${limit} ms)" >&2
