@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use kiln::render::{self, ClusterVersion};
 
+use crate::threads::Threads;
+
 /// Render KubeVela applications to Kubernetes manifests, through definitions that run as
 /// sandboxed WebAssembly components.
 #[derive(Debug, Parser)]
@@ -73,6 +75,18 @@ pub struct Flags {
     /// Say more: a trapped definition's wasm backtrace (also `KILN_LOG=debug`).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+
+    /// Threads to work on: `auto` renders an application file under 8 KiB on the calling
+    /// thread alone (a second thread would cost CPU and save no time) and a larger one on
+    /// every core; or a number.
+    #[arg(
+        long,
+        value_name = "N|auto",
+        env = "KILN_THREADS",
+        global = true,
+        default_value = "auto"
+    )]
+    pub threads: Threads,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ mod commands;
 mod output;
 mod scaffold;
 mod setup;
+mod threads;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -60,6 +60,7 @@ pub fn kiln() -> Command {
         .env_remove("KUBE_API_VERSIONS")
         .env_remove("KILN_PLATFORM")
         .env_remove("KILN_ENV")
+        .env_remove("KILN_THREADS")
         .current_dir(repo());
     cmd
 }

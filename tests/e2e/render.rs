@@ -51,15 +51,49 @@ fn the_output_does_not_depend_on_the_number_of_threads() {
             i % 5 + 1
         ));
     }
-    let render_with_threads = |threads: &str| {
+    // `--threads 1` renders on the calling thread alone (no pool thread at all); stdin
+    // under `auto` gets rayon's default, which RAYON_NUM_THREADS sets.
+    let render_with = |flag: &str, rayon: &str| {
         let mut cmd = kiln();
-        cmd.env("RAYON_NUM_THREADS", threads).args(["render", "-"]);
+        cmd.env("RAYON_NUM_THREADS", rayon)
+            .args(["render", "-", "--threads", flag]);
         run_cmd(cmd, Some(&app)).ok().to_string()
     };
-    let one = render_with_threads("1");
+    let one = render_with("1", "1");
     assert_eq!(objects(&one).len(), 80);
     for threads in ["2", "3", "8"] {
-        assert_eq!(render_with_threads(threads), one, "{threads} threads");
+        assert_eq!(render_with(threads, "1"), one, "--threads {threads}");
+        assert_eq!(render_with("auto", threads), one, "{threads} rayon threads");
+    }
+}
+
+#[test]
+fn a_small_application_renders_the_same_on_one_thread_as_on_several() {
+    // `--threads auto` gives examples/shop (under 8 KiB) the calling thread alone.
+    let auto = run(&["render", "examples/shop"]).ok().to_string();
+    assert_eq!(
+        run(&["render", "examples/shop", "--threads", "2"]).ok(),
+        auto
+    );
+    let mut cmd = kiln();
+    cmd.env("KILN_THREADS", "3")
+        .args(["render", "examples/shop"]);
+    assert_eq!(run_cmd(cmd, None).ok(), auto);
+}
+
+#[test]
+fn a_thread_count_that_is_not_a_positive_number_is_refused() {
+    for bad in ["0", "many"] {
+        let failure = run(&["render", "examples/shop", "--threads", bad]);
+        assert_eq!(failure.code, Some(2), "{}", failure.stderr);
+        assert_eq!(failure.stdout, "");
+        assert!(
+            failure
+                .stderr
+                .contains("expected `auto` or a number of threads from 1"),
+            "{}",
+            failure.stderr
+        );
     }
 }
 

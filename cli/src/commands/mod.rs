@@ -12,15 +12,22 @@ mod schema;
 mod test;
 mod tree;
 
+use std::path::PathBuf;
+
 use anyhow::Result;
 
 use crate::args::{Args, CacheCommand, Command, DefinitionsCommand};
 use crate::output::Output;
 use crate::setup::Setup;
+use crate::threads;
 
 /// Runs the command `args` name.
 pub fn run(args: Args) -> Result<Output> {
     let flags = &args.flags;
+    threads::configure(threads::count(
+        flags.threads,
+        input(&args.command).as_deref(),
+    ));
     match &args.command {
         Command::New(new_args) => new::run(new_args),
         // Best effort from the start: a broken platform file must not fail it either.
@@ -60,4 +67,18 @@ pub fn run(args: Args) -> Result<Output> {
         Command::Convert(convert_args) => convert::run(Setup::new(flags)?, flags, convert_args),
         Command::Explain(explain_args) => explain::run(Setup::new(flags)?, flags, explain_args),
     }
+}
+
+/// The application file or directory `command` reads, which sizes its thread pool
+/// ([`threads::count`]); `None` for stdin, a tree of applications, or no application.
+fn input(command: &Command) -> Option<PathBuf> {
+    let path = match command {
+        Command::Render(args) if !args.recursive => &args.path,
+        Command::Explain(args) => &args.path,
+        Command::Convert(args) => &args.path,
+        // argocd-cmp-server runs the plugin in the application's directory.
+        Command::Argocd(_) => ".",
+        _ => return None,
+    };
+    (path != "-").then(|| PathBuf::from(path))
 }

@@ -537,10 +537,12 @@ impl Instances<'_> {
 impl Drop for Instances<'_> {
     /// Tears the instances down on the thread pool, off the caller's way: unmapping a
     /// store's memory costs ~30 µs and an interrupt of every other core, and a
-    /// one-component render would otherwise wait for seven of them before it prints.
+    /// one-component render would otherwise wait for seven of them before it prints. A
+    /// pool of one thread may be the caller itself, which runs a spawned job only when it
+    /// next waits on the pool: there they are dropped here.
     fn drop(&mut self) {
         let live = std::mem::take(&mut self.live);
-        if !live.is_empty() {
+        if !live.is_empty() && rayon::current_num_threads() > 1 {
             rayon::spawn(move || drop(live));
         }
     }
