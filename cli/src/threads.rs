@@ -23,9 +23,10 @@ use std::path::Path;
 use std::str::FromStr;
 
 /// Application files smaller than this render on one thread under `--threads auto`:
-/// about seven components of the benchmark app, where one thread costs a fifth less CPU
-/// and at most ~3 % more wall time. Most applications are smaller (`examples/shop` is
-/// 2 KiB).
+/// about seven components of the benchmark app. One thread costs a fifth less CPU up to
+/// five components for ~3 % more wall time at most; at ten, ~10 % less CPU for ~10 % more
+/// wall time, the break-even this cut sits below. Most applications are smaller
+/// (`examples/shop` is 2 KiB).
 pub const SMALL_APP_BYTES: u64 = 8 * 1024;
 
 /// The `--threads` flag: `auto` or a count.
