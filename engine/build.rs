@@ -1,17 +1,19 @@
 //! Builds Kiln's standard library (the guest crates in `traits/`) for `wasm32-wasip2` and
-//! embeds the components in the binary, so a fresh clone needs nothing but `cargo build`.
+//! embeds it in the binary, so a fresh clone needs nothing but `cargo build`.
 //!
-//! The guests are their own workspace, built by a nested cargo into
-//! `<target>/wasm-guests` (never the outer target dir itself: its lock is held). The
-//! `.wasm` files are copied into `OUT_DIR` only when their bytes change, and
-//! `builtins.rs` there lists them for `include_bytes!`.
+//! Every built-in definition is a member of one component, `traits/library`, of the
+//! `kiln:library` world (`sdk/wit/library/`): a render maps, links and instantiates one
+//! module however many built-ins it uses. The guests are their own workspace, built by a
+//! nested cargo into `<target>/wasm-guests` (never the outer target dir itself: its lock is
+//! held). The `.wasm` file is copied into `OUT_DIR` only when its bytes change, and
+//! `builtins.rs` there lists the members and embeds the library with `include_bytes!`.
 //!
-//! Each built-in is also precompiled here, with the engine configuration the sandbox uses
+//! The library is also precompiled here, with the engine configuration the sandbox uses
 //! by default (`src/sandbox/engine_config.rs`, compiled into this script too), so that a
-//! first run with an empty cache compiles nothing it does not have to: Cranelift takes
-//! ~0.3 s per built-in on one core, loading an artifact ~0.1 ms. The sandbox uses these
-//! artifacts only when its engine's compatibility key equals the one recorded here
-//! (same wasmtime, configuration and CPU features); otherwise it compiles, as before.
+//! first run with an empty cache compiles nothing: loading the artifact takes well under a
+//! millisecond, Cranelift seconds. The sandbox uses the artifact only when its engine's
+//! compatibility key equals the one recorded here (same wasmtime, configuration and CPU
+//! features); otherwise it compiles, as before.
 
 use std::env;
 use std::fs;
@@ -25,6 +27,9 @@ mod engine_config;
 
 const TARGET: &str = "wasm32-wasip2";
 
+/// The crate (`traits/library`) that links every definition into one component.
+const LIBRARY_CRATE: &str = "kiln-library";
+
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let root = manifest_dir
@@ -37,6 +42,13 @@ fn main() {
     let guests = guest_crates(&traits);
     let sources = sources_digest(&root, &traits, &guests);
     rerun_if_changed(&root, &traits, &guests);
+    // Library crates shared by guests (under `lib/`) and the library component itself are
+    // not definitions.
+    let definitions: Vec<(String, &str)> = guests
+        .iter()
+        .filter_map(|member| Some((member.clone(), guest_kind(&traits, member)?)))
+        .collect();
+    check_library_members(&traits, &definitions);
     check_target();
 
     let target_dir = guest_target_dir(&out_dir);
@@ -50,52 +62,50 @@ fn main() {
     ))
     .expect("a wasmtime engine for precompiling the built-ins");
     let engine_key = engine_config::engine_key(&engine);
-    let mut artifacts = String::new();
-    let mut table = String::from("/// The built-in definitions.\n");
+
+    // The one component every built-in is a member of.
+    let file = format!("{}.wasm", LIBRARY_CRATE.replace('-', "_"));
+    let built = release.join(&file);
+    let bytes = fs::read(&built)
+        .unwrap_or_else(|e| panic!("the guest build produced no {}: {e}", built.display()));
+    let embedded = out_dir.join(&file);
+    if fs::read(&embedded).ok().as_deref() != Some(&bytes[..]) {
+        fs::write(&embedded, &bytes).expect("write OUT_DIR");
+    }
+    let digest: [u8; 32] = Sha256::digest(&bytes).into();
+    let artifact = precompile(&engine, &engine_key, &out_dir, &file, &bytes, &digest);
+    let length = fs::metadata(out_dir.join(&artifact))
+        .expect("the artifact just written")
+        .len();
+
+    let mut table = String::from("/// The built-in definitions, members of [`LIBRARY`].\n");
     table.push_str("pub static BUILTINS: &[Builtin] = &[\n");
-    for member in &guests {
-        // Library crates shared by guests (under `lib/`) produce no component.
-        let Some(kind) = guest_kind(&traits, member) else {
-            continue;
-        };
+    for (member, kind) in &definitions {
         // The member's directory is the definition's name: `workloads/webservice` is
-        // `webservice`, built by cargo as `webservice.wasm`.
+        // `webservice`.
         let name = member.rsplit('/').next().unwrap_or(member);
-        let file = format!("{}.wasm", name.replace('-', "_"));
-        let built = release.join(&file);
-        let bytes = fs::read(&built)
-            .unwrap_or_else(|e| panic!("the guest build produced no {}: {e}", built.display()));
-        let embedded = out_dir.join(&file);
-        if fs::read(&embedded).ok().as_deref() != Some(&bytes[..]) {
-            fs::write(&embedded, &bytes).expect("write OUT_DIR");
-        }
-        let digest: [u8; 32] = Sha256::digest(&bytes).into();
         let source: [u8; 32] = Sha256::new()
             .chain_update(sources)
             .chain_update(name.as_bytes())
             .finalize()
             .into();
-        let artifact = precompile(&engine, &engine_key, &out_dir, &file, &bytes, &digest);
-        // The artifact goes into the executable's text, page-aligned: the sandbox runs it
-        // where the binary is mapped, without a copy (see `sandbox::code`).
-        let artifact_static = format!("ARTIFACT_{}", name.replace('-', "_").to_uppercase());
-        let length = fs::metadata(out_dir.join(&artifact))
-            .expect("the artifact just written")
-            .len();
-        artifacts.push_str(&format!(
-            "#[cfg_attr(all(target_os = \"linux\", target_env = \"gnu\"), \
-             unsafe(link_section = \".text.kiln_builtin_artifacts\"))]\n\
-             static {artifact_static}: PageAligned<{length}> = \
-             PageAligned(*include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{artifact}\")));\n"
-        ));
         table.push_str(&format!(
-            "    Builtin {{ name: {name:?}, kind: Kind::{kind}, digest: {digest:?}, source: {source:?}, \
-             bytes: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{file}\")), \
-             precompiled: &{artifact_static}.0 }},\n"
+            "    Builtin {{ name: {name:?}, kind: Kind::{kind}, source: {source:?} }},\n"
         ));
     }
     table.push_str("];\n");
-    table.push_str(&artifacts);
+    // The artifact goes into the executable's text, page-aligned: the sandbox runs it where
+    // the binary is mapped, without a copy (see `sandbox::code`).
+    table.push_str(&format!(
+        "#[cfg_attr(all(target_os = \"linux\", target_env = \"gnu\"), \
+         unsafe(link_section = \".text.kiln_builtin_artifacts\"))]\n\
+         static LIBRARY_ARTIFACT: PageAligned<{length}> = \
+         PageAligned(*include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{artifact}\")));\n\
+         /// Kiln's standard library: the component every built-in is a member of.\n\
+         pub static LIBRARY: Library = Library {{ digest: {digest:?}, \
+         bytes: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{file}\")), \
+         precompiled: &LIBRARY_ARTIFACT.0 }};\n"
+    ));
     table.push_str(&format!(
         "/// The engine key the built-ins were precompiled for.\n\
          pub static BUILTIN_ENGINE_KEY: &str = {engine_key:?};\n"
@@ -147,11 +157,11 @@ fn precompile(
 /// `Workload`, `Trait` or `Policy`, from `[package.metadata.kiln] kind = "..."` of the
 /// Cargo.toml of the guest `member` (a path below `traits/`): the registry must know which
 /// names are traits before it loads any module. `None` for a library crate, the members
-/// under `lib/`. The kind must be the one of the member's directory (`workloads/`,
+/// under `lib/`, and for the library component (`library`). The kind must be the one of the member's directory (`workloads/`,
 /// `traits/`, `policies/`), so the layout of `traits/` says what each crate is.
 fn guest_kind(traits: &Path, member: &str) -> Option<&'static str> {
     let directory = member.split('/').next().unwrap_or_default();
-    if directory == "lib" {
+    if directory == "lib" || member == "library" {
         return None;
     }
     let manifest = traits.join(member).join("Cargo.toml");
@@ -175,6 +185,28 @@ fn guest_kind(traits: &Path, member: &str) -> Option<&'static str> {
              traits/ trait, policies/ policy); found kind {kind:?} under {directory:?}",
             manifest.display()
         ),
+    }
+}
+
+/// Fails the build, with the fix, when `traits/library` leaves out a definition of the
+/// workspace: a built-in missing from the component would only fail when first used.
+fn check_library_members(traits: &Path, definitions: &[(String, &str)]) {
+    let manifest = traits.join("library/Cargo.toml");
+    let text = fs::read_to_string(&manifest).expect("read traits/library/Cargo.toml");
+    let source = fs::read_to_string(traits.join("library/src/lib.rs"))
+        .expect("read traits/library/src/lib.rs");
+    for (member, _) in definitions {
+        let name = member.rsplit('/').next().unwrap_or(member);
+        let dependency = format!("{name} = {{ path = \"../{member}\" }}");
+        let export = format!("{}::__KilnDefinition", name.replace('-', "_"));
+        if !text.contains(&dependency) || !source.contains(&export) {
+            println!(
+                "cargo::error=the definition {member} is not in Kiln's standard library: add \
+                 `{dependency}` to traits/library/Cargo.toml and `{export},` to \
+                 traits/library/src/lib.rs"
+            );
+            std::process::exit(0);
+        }
     }
 }
 
@@ -251,7 +283,10 @@ fn guest_target_dir(out_dir: &Path) -> PathBuf {
 fn build_guests(traits: &Path, target_dir: &Path) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
+    // The library only: it is the one component, and the definitions are the rlibs it
+    // links.
     cmd.args(["build", "--release", "--locked", "--target", TARGET])
+        .args(["--package", LIBRARY_CRATE])
         .arg("--manifest-path")
         .arg(traits.join("Cargo.toml"))
         .arg("--target-dir")

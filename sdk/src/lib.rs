@@ -56,6 +56,7 @@ pub mod runtime;
 pub mod testing;
 
 /// The bindings generated from `sdk/wit/` (used by the export macros; not needed by authors).
+#[cfg(not(feature = "library"))]
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
@@ -63,6 +64,21 @@ pub mod bindings {
         world: "definition",
         pub_export_macro: true,
         export_macro_name: "__export_definition",
+        default_bindings_module: "kiln_sdk::bindings",
+    });
+}
+
+/// The bindings of Kiln's standard library (`sdk/wit/library/`): with the `library`
+/// feature, which only Kiln's own `traits/library` crate enables.
+#[cfg(feature = "library")]
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: ["wit", "wit/library/library.wit"],
+        world: "kiln:library/library",
+        pub_export_macro: true,
+        export_macro_name: "__export_library",
+        generate_all,
         default_bindings_module: "kiln_sdk::bindings",
     });
 }
@@ -106,8 +122,12 @@ macro_rules! export_trait {
         #[doc(hidden)]
         pub struct __KilnDefinition;
 
-        impl $crate::bindings::Guest for __KilnDefinition {
-            fn describe() -> $crate::bindings::kiln::definition::types::Metadata {
+        impl $crate::runtime::Definition for __KilnDefinition {
+            fn name() -> &'static str {
+                $name
+            }
+
+            fn describe() -> $crate::runtime::Metadata {
                 $crate::runtime::describe_trait(
                     $crate::runtime::Facts {
                         name: $name,
@@ -121,17 +141,12 @@ macro_rules! export_trait {
                 )
             }
 
-            fn render(
-                request: $crate::bindings::kiln::definition::types::RenderRequest,
-            ) -> ::core::result::Result<
-                $crate::bindings::kiln::definition::types::RenderResponse,
-                $crate::runtime::Diagnostics,
-            > {
+            fn render(request: $crate::runtime::Request) -> $crate::runtime::Rendered {
                 $crate::runtime::render_trait(&$render, request)
             }
         }
 
-        $crate::bindings::__export_definition!(__KilnDefinition with_types_in $crate::bindings);
+        $crate::__export_definition_world!(__KilnDefinition);
     };
 }
 
@@ -152,8 +167,12 @@ macro_rules! export_workload {
         #[doc(hidden)]
         pub struct __KilnDefinition;
 
-        impl $crate::bindings::Guest for __KilnDefinition {
-            fn describe() -> $crate::bindings::kiln::definition::types::Metadata {
+        impl $crate::runtime::Definition for __KilnDefinition {
+            fn name() -> &'static str {
+                $name
+            }
+
+            fn describe() -> $crate::runtime::Metadata {
                 $crate::runtime::describe_workload(
                     $crate::runtime::Facts {
                         name: $name,
@@ -167,17 +186,12 @@ macro_rules! export_workload {
                 )
             }
 
-            fn render(
-                request: $crate::bindings::kiln::definition::types::RenderRequest,
-            ) -> ::core::result::Result<
-                $crate::bindings::kiln::definition::types::RenderResponse,
-                $crate::runtime::Diagnostics,
-            > {
+            fn render(request: $crate::runtime::Request) -> $crate::runtime::Rendered {
                 $crate::runtime::render_workload(&$render, request)
             }
         }
 
-        $crate::bindings::__export_definition!(__KilnDefinition with_types_in $crate::bindings);
+        $crate::__export_definition_world!(__KilnDefinition);
     };
 }
 
@@ -223,8 +237,12 @@ macro_rules! export_policy {
         #[doc(hidden)]
         pub struct __KilnDefinition;
 
-        impl $crate::bindings::Guest for __KilnDefinition {
-            fn describe() -> $crate::bindings::kiln::definition::types::Metadata {
+        impl $crate::runtime::Definition for __KilnDefinition {
+            fn name() -> &'static str {
+                $name
+            }
+
+            fn describe() -> $crate::runtime::Metadata {
                 $crate::runtime::describe_policy(
                     $crate::runtime::Facts {
                         name: $name,
@@ -238,17 +256,88 @@ macro_rules! export_policy {
                 )
             }
 
-            fn render(
-                request: $crate::bindings::kiln::definition::types::RenderRequest,
-            ) -> ::core::result::Result<
-                $crate::bindings::kiln::definition::types::RenderResponse,
-                $crate::runtime::Diagnostics,
-            > {
+            fn render(request: $crate::runtime::Request) -> $crate::runtime::Rendered {
                 $crate::runtime::render_policy(&$check, request)
             }
         }
 
-        $crate::bindings::__export_definition!(__KilnDefinition with_types_in $crate::bindings);
+        $crate::__export_definition_world!(__KilnDefinition);
+    };
+}
+
+/// Exports the definition `$ty` (a [`runtime::Definition`]) as the component's
+/// `kiln:definition` world.
+#[cfg(not(feature = "library"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_definition_world {
+    ($ty:ident) => {
+        impl $crate::bindings::Guest for $ty {
+            fn describe() -> $crate::runtime::Metadata {
+                <$ty as $crate::runtime::Definition>::describe()
+            }
+
+            fn render(request: $crate::runtime::Request) -> $crate::runtime::Rendered {
+                <$ty as $crate::runtime::Definition>::render(request)
+            }
+        }
+
+        $crate::bindings::__export_definition!($ty with_types_in $crate::bindings);
+    };
+}
+
+/// In Kiln's standard library a definition exports nothing itself: [`export_library!`]
+/// exports every member through one `kiln:library` world.
+#[cfg(feature = "library")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_definition_world {
+    ($ty:ident) => {};
+}
+
+/// Exports Kiln's standard library: the definitions `$definition` (each a crate's
+/// `__KilnDefinition`, made by an export macro) as one component of the `kiln:library`
+/// world (`sdk/wit/library/`), each called by its name. For Kiln's own `traits/library`
+/// crate, with the `library` feature; a definition of anyone else's is a component of its
+/// own.
+#[cfg(feature = "library")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! export_library {
+    ($($definition:path),+ $(,)?) => {
+        #[doc(hidden)]
+        pub struct __KilnLibrary;
+
+        impl $crate::bindings::Guest for __KilnLibrary {
+            fn members() -> ::std::vec::Vec<::std::string::String> {
+                ::std::vec![$(<$definition as $crate::runtime::Definition>::name().into()),+]
+            }
+
+            fn describe(
+                name: ::std::string::String,
+            ) -> ::core::option::Option<$crate::runtime::Metadata> {
+                $(
+                    if name == <$definition as $crate::runtime::Definition>::name() {
+                        return Some(<$definition as $crate::runtime::Definition>::describe());
+                    }
+                )+
+                None
+            }
+
+            fn render(
+                name: ::std::string::String,
+                request: $crate::runtime::Request,
+            ) -> $crate::runtime::Rendered {
+                $(
+                    if name == <$definition as $crate::runtime::Definition>::name() {
+                        return <$definition as $crate::runtime::Definition>::render(request);
+                    }
+                )+
+                Err($crate::runtime::no_such_member(&name))
+            }
+        }
+
+        $crate::bindings::__export_library!(__KilnLibrary with_types_in $crate::bindings);
     };
 }
 

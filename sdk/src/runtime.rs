@@ -13,6 +13,34 @@ use crate::{
 /// The `err` of a render call.
 pub type Diagnostics = Vec<wit::Diagnostic>;
 
+/// What a render call is given.
+pub type Request = wit::RenderRequest;
+
+/// What a render call returns.
+pub type Rendered = Result<wit::RenderResponse, Diagnostics>;
+
+/// What `describe` returns.
+pub type Metadata = wit::Metadata;
+
+/// A definition as the export macros make it: what its component exports, as Rust.
+/// A definition's own component exports it as the `kiln:definition` world; Kiln's
+/// standard library exports many of them, by name, as one `kiln:library` component.
+pub trait Definition {
+    /// The name users write as `type:`.
+    fn name() -> &'static str;
+    /// `describe` of the `kiln:definition` world.
+    fn describe() -> Metadata;
+    /// `render` of the `kiln:definition` world.
+    fn render(request: Request) -> Rendered;
+}
+
+/// The `err` of a library's `render` for a name it does not hold.
+pub fn no_such_member(name: &str) -> Diagnostics {
+    diagnostics(Error::msg(format!(
+        "Kiln's standard library holds no definition named \"{name}\""
+    )))
+}
+
 /// Static facts the export macros collect.
 pub struct Facts {
     pub name: &'static str,

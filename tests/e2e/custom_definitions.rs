@@ -1,7 +1,4 @@
 //! Definitions from outside the binary: the out-of-tree example trait, name clashes.
-
-use std::path::PathBuf;
-
 use crate::common::*;
 
 const APP: &str = "\
@@ -86,11 +83,9 @@ fn a_custom_definition_reports_its_own_errors_at_the_parameter() {
     );
 }
 
+/// The built-in `scaler`'s source built as a definition of its own (tests/guests).
 fn builtin_scaler_copy() -> tempfile::TempDir {
-    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target/tmp has a parent")
-        .join("wasm-guests/wasm32-wasip2/release/scaler.wasm");
+    let target = build_guest("tests/guests", "builtin-scaler");
     definitions_dir(&target, "scaler.wasm")
 }
 

@@ -325,7 +325,7 @@ fn generate_with_repository_definitions(files: &[(&str, &Path)], extra: &[&str])
 
 #[test]
 fn a_repository_definition_cannot_replace_a_built_in_whatever_the_flags() {
-    let scaler = build_guest("traits", "scaler");
+    let scaler = build_guest("tests/guests", "builtin-scaler");
     for flags in [&[][..], &["--override-builtins"][..]] {
         let run = generate_with_repository_definitions(&[("scaler.wasm", &scaler)], flags);
         let err = run.failed();
@@ -338,7 +338,7 @@ fn a_repository_definition_cannot_replace_a_built_in_whatever_the_flags() {
 
 #[test]
 fn a_repository_definition_cannot_be_a_policy() {
-    let policy = build_guest("traits", "require-labels");
+    let policy = build_guest("tests/guests", "builtin-require-labels");
     let run = generate_with_repository_definitions(&[("mine.wasm", &policy)], &[]);
     let err = run.failed();
     assert!(
@@ -393,9 +393,7 @@ fn a_forbidden_import_is_refused_without_compiling() {
         kiln::sandbox::Sandbox::new(kiln::sandbox::Limits::default(), Some(cache.path().into()))
             .unwrap();
     let bytes = std::fs::read(&wasm).unwrap();
-    let err = sandbox
-        .load("foreign-import", &bytes, None, None)
-        .unwrap_err();
+    let err = sandbox.load("foreign-import", &bytes, None).unwrap_err();
     assert!(
         matches!(err, kiln::sandbox::LoadError::Interface(_)),
         "{err:?}"

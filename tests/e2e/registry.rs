@@ -263,7 +263,7 @@ fn cache_warm_pulls_what_the_lock_pins_by_digest_even_after_the_tag_moved() {
     let platform = scratch.locked_platform(std::slice::from_ref(&reference));
 
     // The tag now names another definition; the lock still pins the first.
-    let scaler = repo().join("target/wasm-guests/wasm32-wasip2/release/scaler.wasm");
+    let scaler = build_guest("tests/guests", "builtin-scaler");
     scratch
         .kiln(&["definitions", "push", s(&scaler), &reference, "--insecure"])
         .ok();

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::run;
+use crate::common::{build_guest, run};
 
 /// A scratch directory with `tree/` (what `kiln test` is pointed at) and `outside/` beside
 /// it, holding `outside/x.wasm`: bytes that are no module, so reading them shows as a
@@ -349,10 +349,7 @@ fn test_files_cannot_replace_a_policy_of_the_command_line() {
         "policies:\n  - type: require-labels\n    properties: { labels: [team] }\n",
     );
     // The built-in's own module: replacing it with itself is refused all the same.
-    let builtin = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target/tmp has a parent")
-        .join("wasm-guests/wasm32-wasip2/release/require_labels.wasm");
+    let builtin = build_guest("tests/guests", "builtin-require-labels");
     std::fs::copy(builtin, scratch.tree().join("require_labels.wasm")).expect("copy the module");
     scratch.write(
         "a.test.yaml",

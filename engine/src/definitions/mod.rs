@@ -122,22 +122,27 @@ impl From<wit::Kind> for Kind {
     }
 }
 
-/// A built-in definition, embedded by the build.
+/// A built-in definition: a member of [`LIBRARY`], embedded by the build.
 pub struct Builtin {
     pub name: &'static str,
     pub kind: Kind,
+    /// sha256 of the sources it is built from and its name: unlike the library's digest,
+    /// the same wherever Kiln is built (see `engine/build.rs`), so it names the built-in in
+    /// the content revision of rendered objects.
+    pub source: [u8; 32],
+}
+
+/// Kiln's standard library: one component (`traits/library`, of the `kiln:library` world)
+/// whose members are the [`BUILTINS`], embedded by the build.
+pub struct Library {
     /// sha256 of `bytes`, computed at build time.
     pub digest: [u8; 32],
-    /// sha256 of the sources it is built from and its name: unlike `digest`, the same
-    /// wherever Kiln is built (see `engine/build.rs`), so it names the built-in in the
-    /// content revision of rendered objects.
-    pub source: [u8; 32],
     pub bytes: &'static [u8],
     /// `bytes` compiled at build time for the engine [`BUILTIN_ENGINE_KEY`] names.
     pub precompiled: &'static [u8],
 }
 
-/// Bytes aligned to a page: a built-in's precompiled artifact, placed by the build in the
+/// Bytes aligned to a page: the library's precompiled artifact, placed by the build in the
 /// executable's text so that it runs where the binary is mapped (see `sandbox::code`).
 #[repr(C, align(4096))]
 pub struct PageAligned<const N: usize>(pub [u8; N]);
@@ -167,9 +172,10 @@ impl fmt::Display for Origin {
 struct Entry {
     kind: Kind,
     origin: Origin,
+    /// Its component: a file's, or for a built-in the library it is a member of.
     bytes: Cow<'static, [u8]>,
     digest: Option<[u8; 32]>,
-    /// A built-in's artifact, compiled at build time.
+    /// A built-in's: the library's artifact, compiled at build time.
     precompiled: Option<Precompiled>,
     /// External definitions are loaded when added (their kind is only known then).
     module: Option<Arc<Module>>,
@@ -219,11 +225,11 @@ impl Registry {
                 let entry = Entry {
                     kind: b.kind,
                     origin: Origin::Builtin,
-                    bytes: Cow::Borrowed(b.bytes),
-                    digest: Some(b.digest),
+                    bytes: Cow::Borrowed(LIBRARY.bytes),
+                    digest: Some(LIBRARY.digest),
                     precompiled: Some(Precompiled {
                         engine_key: BUILTIN_ENGINE_KEY,
-                        artifact: b.precompiled,
+                        artifact: LIBRARY.precompiled,
                     }),
                     module: None,
                     loaded: OnceLock::new(),
@@ -463,6 +469,16 @@ impl Registry {
     /// Compiles (or loads from the cache) the modules `names`, in parallel, leaving their
     /// parameter schemas to [`Registry::compile_schemas`].
     pub fn load_modules(&self, sandbox: &Sandbox, names: &BTreeSet<&str>) -> Result<Loaded> {
+        // The first built-in links the library the others share: on this thread, before
+        // they are asked for in parallel, so that they do not all link it at once. Its
+        // error, if any, is reported below with the others'.
+        if let Some(first) = names.iter().find(|name| {
+            self.entries
+                .get(**name)
+                .is_some_and(|e| e.precompiled.is_some() && e.loaded_by(sandbox).is_none())
+        }) {
+            let _ = self.module(sandbox, first);
+        }
         // Collected whole, then the first failure by name: the same error every run.
         let loaded: Vec<Result<(String, Arc<Module>)>> = names
             .par_iter()
@@ -529,22 +545,25 @@ impl Registry {
         self.load_entry(sandbox, name, entry)
     }
 
-    /// Starts loading, on the thread pool, the built-ins among `names` that `sandbox` has not
-    /// loaded and can map from their precompiled artifacts, so that they load while the caller does something else (parse the
-    /// application they come from: see [`crate::app::Text::type_names`]). A name that is not
-    /// a built-in, or that fails to load, is left to the render: it reports what the parse
-    /// finds, and loads (and fails) again then.
+    /// Starts loading, on the thread pool, the built-ins among `names` that `sandbox` has
+    /// not loaded and can map from the library's precompiled artifact, so that they load
+    /// while the caller does something else (parse the application they come from: see
+    /// [`crate::app::Text::type_names`]). One job loads them in turn: they are members of
+    /// one library, which the first of them links. A name that is not a built-in, or that
+    /// fails to load, is left to the render: it reports what the parse finds, and loads
+    /// (and fails) again then.
     pub fn preload<'s, 'n>(
         &'s self,
         scope: &rayon::Scope<'s>,
         sandbox: &'s Sandbox,
         names: impl IntoIterator<Item = &'n str>,
     ) {
+        let mut entries = Vec::new();
         for name in names {
             let Some((name, entry)) = self.entries.get_key_value(name) else {
                 continue;
             };
-            // Only a load that maps the built-in's precompiled artifact: one that compiles
+            // Only a load that maps the library's precompiled artifact: one that compiles
             // runs Cranelift's jobs on this same thread pool, and a render thread that
             // waits for it (`module`) could have stolen one of them, below its wait on its
             // own stack: neither would ever finish (seen in a render whose limits gave an
@@ -561,11 +580,17 @@ impl Registry {
             {
                 continue;
             }
-            scope.spawn(move |_| {
+            entries.push((name, entry));
+        }
+        if entries.is_empty() {
+            return;
+        }
+        scope.spawn(move |_| {
+            for (name, entry) in entries {
                 let _ = self.load_entry(sandbox, name, entry);
                 entry.preloading.store(false, Ordering::Release);
-            });
-        }
+            }
+        });
     }
 
     /// Loads the built-in `entry` in `sandbox`, unless it has already.
@@ -573,12 +598,16 @@ impl Registry {
         if let Some(module) = entry.loaded_by(sandbox) {
             return Ok(module.clone());
         }
-        let module = sandbox
-            .load(name, &entry.bytes, entry.digest, entry.precompiled)
-            .map_err(|message| Error::Definition {
-                module: format!("{name} ({})", entry.origin),
-                message: message.to_string(),
-            })?;
+        let module = match (entry.precompiled, entry.digest) {
+            (Some(precompiled), Some(digest)) => {
+                sandbox.load_builtin(name, &entry.bytes, digest, precompiled)
+            }
+            _ => sandbox.load(name, &entry.bytes, entry.digest),
+        }
+        .map_err(|message| Error::Definition {
+            module: format!("{name} ({})", entry.origin),
+            message: message.to_string(),
+        })?;
         if module.metadata.name != name || Kind::from(module.metadata.kind) != entry.kind {
             return Err(Error::Definition {
                 module: format!("{name} ({})", entry.origin),
@@ -679,7 +708,7 @@ fn load_module(
         None => None,
     };
     let mut module = sandbox
-        .load(stem, bytes, Some(digest), None)
+        .load(stem, bytes, Some(digest))
         .map_err(|e| refuse(e.to_string()))?;
     let name = module.metadata.name.clone();
     if let Some(pinned) = pinned.filter(|pinned| *pinned != name) {

@@ -1,6 +1,7 @@
 //! The WebAssembly sandbox: one wasmtime [`Engine`] per process, a pre-instantiated
 //! component ([`wasmtime::component::InstancePre`]) per definition, and a [`Store`] per
-//! instance.
+//! instance. Kiln's built-ins are members of one component, its standard library
+//! (`traits/library`, of the `kiln:library` world), linked once and shared.
 //!
 //! Isolation holds by construction: an external definition gets a fresh instance for
 //! every call, so nothing one component's call leaves in the module's memory (a counter,
@@ -30,7 +31,7 @@ mod wasi;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -53,6 +54,17 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "../sdk/wit",
         world: "definition",
+    });
+}
+
+/// Kiln's standard library (`sdk/wit/library/`): its members speak the same types.
+mod library_bindings {
+    wasmtime::component::bindgen!({
+        path: ["../sdk/wit", "../sdk/wit/library/library.wit"],
+        world: "kiln:library/library",
+        with: {
+            "kiln:definition/types": super::bindings::kiln::definition::types,
+        },
     });
 }
 
@@ -100,6 +112,8 @@ pub struct Sandbox {
     budget: Arc<MemoryBudget>,
     /// What the sandbox found wrong that does not fail a render (an unusable cache).
     warnings: Mutex<Vec<String>>,
+    /// Kiln's standard library, once linked, by its digest ([`Sandbox::load_builtin`]).
+    library: OnceLock<([u8; 32], Arc<library_bindings::LibraryPre<State>>)>,
 }
 
 /// A module's artifact compiled ahead of time (the built-ins', by the build script), and
@@ -146,11 +160,61 @@ pub struct Module {
     pub name: String,
     /// What its `describe` returned.
     pub metadata: wit::Metadata,
-    /// sha256 of its component bytes.
+    /// sha256 of its component bytes (a built-in's: of the library it is a member of).
     pub digest: [u8; 32],
-    /// One of Kiln's own built-ins (embedded in the binary).
+    /// One of Kiln's own built-ins (a member of the library embedded in the binary).
     pub builtin: bool,
-    pre: bindings::DefinitionPre<State>,
+    code: Code,
+}
+
+/// A module's code, linked and ready to instantiate.
+enum Code {
+    /// A component of the `kiln:definition` world: a definition of its own.
+    Definition(bindings::DefinitionPre<State>),
+    /// Kiln's standard library, shared by its members: a call names the module's member.
+    Library(Arc<library_bindings::LibraryPre<State>>),
+}
+
+impl Code {
+    fn instantiate(&self, store: &mut Store<State>) -> wasmtime::Result<Instance> {
+        Ok(match self {
+            Code::Definition(pre) => Instance::Definition(pre.instantiate(store)?),
+            Code::Library(pre) => Instance::Library(pre.instantiate(store)?),
+        })
+    }
+}
+
+/// An instance of a module's [`Code`].
+enum Instance {
+    Definition(bindings::Definition),
+    Library(library_bindings::Library),
+}
+
+impl Instance {
+    /// `describe` of the definition `name` (none: the library has no such member).
+    fn describe(
+        &self,
+        store: &mut Store<State>,
+        name: &str,
+    ) -> wasmtime::Result<Option<wit::Metadata>> {
+        match self {
+            Instance::Definition(definition) => definition.call_describe(store).map(Some),
+            Instance::Library(library) => library.call_describe(store, name),
+        }
+    }
+
+    /// `render` of the definition `name`.
+    fn render(
+        &self,
+        store: &mut Store<State>,
+        name: &str,
+        request: &wit::RenderRequest,
+    ) -> wasmtime::Result<Result<wit::RenderResponse, Vec<wit::Diagnostic>>> {
+        match self {
+            Instance::Definition(definition) => definition.call_render(store, request),
+            Instance::Library(library) => library.call_render(store, name, request),
+        }
+    }
 }
 
 impl std::fmt::Debug for Module {
@@ -209,6 +273,7 @@ impl Sandbox {
             fuel,
             id: NEXT_SANDBOX_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             warnings: Mutex::new(warnings),
+            library: OnceLock::new(),
         })
     }
 
@@ -244,14 +309,11 @@ impl Sandbox {
         warnings
     }
 
-    /// Compiles (or loads) the component `bytes`, links it, and asks it to describe
-    /// itself. `digest` is the sha256 of `bytes` when the caller knows it.
+    /// Compiles (or loads) the definition component `bytes`, links it, and asks it to
+    /// describe itself. `digest` is the sha256 of `bytes` when the caller knows it.
     ///
-    /// A built-in comes with `precompiled`, its artifact embedded in the binary, used
-    /// whenever this sandbox's engine is the one it was compiled for (the cache is then
-    /// not read at all: nothing on disk can stand in for a built-in). Any other module is
-    /// loaded from the cache when a verified artifact is there, and otherwise has its
-    /// imports checked before it is compiled. An external module describes itself under
+    /// The module is loaded from the cache when a verified artifact is there, and
+    /// otherwise has its imports checked before it is compiled. It describes itself under
     /// the default limits, and again under its own when the platform sets some for the
     /// name it gave: no file name earns a module another definition's limits.
     pub fn load(
@@ -259,10 +321,117 @@ impl Sandbox {
         name: &str,
         bytes: &[u8],
         digest: Option<[u8; 32]>,
-        precompiled: Option<Precompiled>,
     ) -> Result<Module, LoadError> {
         let digest = digest.unwrap_or_else(|| sha256(bytes));
-        let builtin = precompiled.is_some();
+        let component = self.component(bytes, &digest, None)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let pre =
+            bindings::DefinitionPre::new(pre).map_err(|e| LoadError::World(format!("{e:#}")))?;
+        let mut module = Module {
+            name: name.to_string(),
+            metadata: placeholder_metadata(name),
+            digest,
+            builtin: false,
+            code: Code::Definition(pre),
+        };
+        if let Some(metadata) = self.cached_description(&digest) {
+            module.metadata = metadata;
+            return Ok(module);
+        }
+        let limits = &self.limits.defaults;
+        module.metadata = self.describe(&module, limits)?;
+        let own = self.limits.of(&module.metadata.name);
+        if own != limits {
+            let again = self.describe(&module, own)?;
+            if metadata_to_json(&again) != metadata_to_json(&module.metadata) {
+                return Err(LoadError::Inconsistent);
+            }
+        }
+        self.store_description(&digest, &module.metadata);
+        Ok(module)
+    }
+
+    /// The built-in `name`: the member of that name of Kiln's standard library, the
+    /// component `library` (whose sha256 is `digest`) embedded in the binary with its
+    /// `precompiled` artifact. The library is loaded once per sandbox, and shared by its
+    /// members' modules.
+    ///
+    /// The artifact is used whenever this sandbox's engine is the one it was compiled for
+    /// (the cache is then not read for code at all: nothing on disk can stand in for a
+    /// built-in); otherwise the library is compiled, or loaded from the cache, like any
+    /// module. A built-in describes itself under its own limits.
+    pub fn load_builtin(
+        &self,
+        name: &str,
+        library: &[u8],
+        digest: [u8; 32],
+        precompiled: Precompiled,
+    ) -> Result<Module, LoadError> {
+        let pre = self.library(library, &digest, precompiled)?;
+        let mut module = Module {
+            name: name.to_string(),
+            metadata: placeholder_metadata(name),
+            digest,
+            builtin: true,
+            code: Code::Library(pre),
+        };
+        // The library's members share its digest: each description is cached under its
+        // own key.
+        let key = sha256(&[&digest[..], name.as_bytes()].concat());
+        if let Some(metadata) = self.cached_description(&key) {
+            module.metadata = metadata;
+            return Ok(module);
+        }
+        module.metadata = self.describe(&module, self.limits.of(name))?;
+        self.store_description(&key, &module.metadata);
+        Ok(module)
+    }
+
+    /// Kiln's standard library, linked: loaded by the first member asked for, then shared.
+    /// Two threads that ask at once may both load it, and one is kept: a lock held across
+    /// a load that compiles (on the thread pool) could be asked for again by a job the
+    /// same thread runs while it waits.
+    fn library(
+        &self,
+        bytes: &[u8],
+        digest: &[u8; 32],
+        precompiled: Precompiled,
+    ) -> Result<Arc<library_bindings::LibraryPre<State>>, LoadError> {
+        if let Some((loaded, pre)) = self.library.get()
+            && loaded == digest
+        {
+            return Ok(pre.clone());
+        }
+        let component = self.component(bytes, digest, Some(precompiled))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let pre = library_bindings::LibraryPre::new(pre)
+            .map_err(|e| LoadError::World(format!("{e:#}")))?;
+        let pre = Arc::new(pre);
+        // Another library (only a test could ask for one) is not kept.
+        let kept = self.library.get_or_init(|| (*digest, pre.clone()));
+        Ok(if &kept.0 == digest {
+            kept.1.clone()
+        } else {
+            pre
+        })
+    }
+
+    /// The component `bytes` (sha256 `digest`), checked: from the `precompiled` artifact
+    /// embedded in the binary when this sandbox's engine is the one it was compiled for,
+    /// else from the cache when a verified artifact is there, else compiled after its
+    /// imports are checked.
+    fn component(
+        &self,
+        bytes: &[u8],
+        digest: &[u8; 32],
+        precompiled: Option<Precompiled>,
+    ) -> Result<Component, LoadError> {
         let embedded = precompiled
             .filter(|p| p.engine_key == self.engine_key)
             .map(|p| p.artifact);
@@ -275,57 +444,32 @@ impl Sandbox {
             (None, None) => match self
                 .cache
                 .as_ref()
-                .and_then(|c| c.load(&self.engine, &digest))
+                .and_then(|c| c.load(&self.engine, digest))
             {
                 Some(component) => Ok(component),
                 None => {
                     interface::check_imports(bytes).map_err(LoadError::Interface)?;
-                    self.compile(&digest, bytes)
+                    self.compile(digest, bytes)
                 }
             },
         }
         // wasmtime's first line says what is wrong; the rest is a dump of the bytes.
         .map_err(|e| LoadError::Invalid(first_line(&format!("{e:#}")).to_string()))?;
         interface::check_component(&self.engine, &component).map_err(LoadError::Interface)?;
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let pre =
-            bindings::DefinitionPre::new(pre).map_err(|e| LoadError::World(format!("{e:#}")))?;
-        let mut module = Module {
-            name: name.to_string(),
-            metadata: placeholder_metadata(name),
-            digest,
-            builtin,
-            pre,
-        };
-        let cached = self
-            .cache
-            .as_ref()
-            .and_then(|cache| cache.description(&digest))
-            .and_then(|text| metadata_from_json(&text));
-        if let Some(metadata) = cached {
-            module.metadata = metadata;
-            return Ok(module);
-        }
-        let limits = if builtin {
-            self.limits.of(name)
-        } else {
-            &self.limits.defaults
-        };
-        module.metadata = self.describe(&module, limits)?;
-        let own = self.limits.of(&module.metadata.name);
-        if !builtin && own != limits {
-            let again = self.describe(&module, own)?;
-            if metadata_to_json(&again) != metadata_to_json(&module.metadata) {
-                return Err(LoadError::Inconsistent);
-            }
-        }
+        Ok(component)
+    }
+
+    /// A description the cache holds under `key`, if it reads as one.
+    fn cached_description(&self, key: &[u8; 32]) -> Option<wit::Metadata> {
+        let text = self.cache.as_ref()?.description(key)?;
+        metadata_from_json(&text)
+    }
+
+    /// Keeps `metadata` in the cache, if there is one, under `key`.
+    fn store_description(&self, key: &[u8; 32], metadata: &wit::Metadata) {
         if let Some(cache) = &self.cache {
-            cache.store_description(&digest, metadata_to_json(&module.metadata).as_bytes());
+            cache.store_description(key, metadata_to_json(metadata).as_bytes());
         }
-        Ok(module)
     }
 
     /// Compiles `bytes` and stores the artifact in the cache, if there is one.
@@ -339,12 +483,18 @@ impl Sandbox {
     /// What `module` describes itself as, asked under `limits`.
     fn describe(&self, module: &Module, limits: &Limits) -> Result<wit::Metadata, LoadError> {
         let metadata = self
-            .call_fresh(module, limits, |definition, store| {
-                definition.call_describe(store)
+            .call_fresh(module, limits, |instance, store| {
+                instance.describe(store, &module.name)
             })
             .map_err(|e| match e {
                 CallError::Limit { limit, detail } => LoadError::DescribeLimit { limit, detail },
                 CallError::Trap { message, .. } => LoadError::DescribeTrap(message),
+            })?
+            .ok_or_else(|| {
+                LoadError::World(format!(
+                    "Kiln's standard library holds no definition named \"{}\"",
+                    module.name
+                ))
             })?;
         let size = metadata.parameter_schema.len() + metadata.description.len();
         if size > limits.output {
@@ -420,14 +570,14 @@ impl Sandbox {
         &self,
         module: &Module,
         limits: &Limits,
-        f: impl FnOnce(&bindings::Definition, &mut Store<State>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&Instance, &mut Store<State>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         let (mut store, wiring) = self.store(limits);
         self.arm(&mut store, &wiring, limits)?;
         let result = module
-            .pre
+            .code
             .instantiate(&mut store)
-            .and_then(|definition| f(&definition, &mut store));
+            .and_then(|instance| f(&instance, &mut store));
         result.map_err(|e| self.classify(e, &mut store, &wiring, limits))
     }
 
@@ -465,7 +615,9 @@ fn placeholder_metadata(name: &str) -> wit::Metadata {
 }
 
 /// Live instances for a run of calls: those of modules the sandbox [`reuses`]
-/// (Sandbox::reuses), one per module, each serving the calls that follow it. Instantiating
+/// (Sandbox::reuses), one per module, each serving the calls that follow it; the
+/// built-ins, members of one library, share one instance (one per set of limits).
+/// Instantiating
 /// (and touching a new linear memory's pages) costs more than a render, so
 /// [`crate::render`] renders a fixed chunk of components with one `Instances`. Every other
 /// module gets a fresh instance per call, dropped when the call returns.
@@ -477,13 +629,24 @@ fn placeholder_metadata(name: &str) -> wit::Metadata {
 /// the same way whatever the number of threads. An instance that traps is dropped.
 pub struct Instances<'s> {
     sandbox: &'s Sandbox,
-    live: HashMap<String, Live>,
+    live: HashMap<LiveKey, Live>,
+}
+
+/// What a live instance serves.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum LiveKey {
+    /// The calls of one definition of its own.
+    Definition(String),
+    /// The calls of the built-ins under one set of limits (the store's memory caps are
+    /// set when it is made): the defaults (`None`), or those the platform set for the
+    /// named built-in alone.
+    Library(Option<String>),
 }
 
 /// An instance and its store.
 struct Live {
     store: Store<State>,
-    definition: bindings::Definition,
+    instance: Instance,
     wiring: Wiring,
 }
 
@@ -498,39 +661,77 @@ impl Instances<'_> {
         let sandbox = self.sandbox;
         let limits = sandbox.limits.of(&module.name);
         if !sandbox.reuses(module) {
-            let result = sandbox.call_fresh(module, limits, |definition, store| {
-                definition.call_render(store, request)
+            let result = sandbox.call_fresh(module, limits, |instance, store| {
+                instance.render(store, &module.name, request)
             })?;
             check_response(&result, limits)?;
             return Ok(result);
         }
-        let live = match self.live.entry(module.name.clone()) {
+        let key = match module.code {
+            Code::Definition(_) => LiveKey::Definition(module.name.clone()),
+            Code::Library(_) => LiveKey::Library(
+                sandbox
+                    .limits
+                    .per_definition
+                    .contains_key(&module.name)
+                    .then(|| module.name.clone()),
+            ),
+        };
+        let live = match self.live.entry(key.clone()) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
                 let (mut store, wiring) = sandbox.store(limits);
                 sandbox.arm(&mut store, &wiring, limits)?;
-                let definition = module
-                    .pre
+                let instance = module
+                    .code
                     .instantiate(&mut store)
                     .map_err(|error| sandbox.classify(error, &mut store, &wiring, limits))?;
                 e.insert(Live {
                     store,
-                    definition,
+                    instance,
                     wiring,
                 })
             }
         };
         sandbox.arm(&mut live.store, &live.wiring, limits)?;
-        let result = match live.definition.call_render(&mut live.store, request) {
+        let result = match live.instance.render(&mut live.store, &module.name, request) {
             Ok(result) => result,
             Err(error) => {
                 let error = sandbox.classify(error, &mut live.store, &live.wiring, limits);
-                self.live.remove(&module.name);
+                self.live.remove(&key);
                 return Err(error);
             }
         };
         check_response(&result, limits)?;
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+impl Instances<'_> {
+    /// How many instances are live.
+    pub(crate) fn live_count(&self) -> usize {
+        self.live.len()
+    }
+}
+
+#[cfg(test)]
+impl Sandbox {
+    /// What the library `bytes` says it holds (`members` of the `kiln:library` world).
+    pub(crate) fn library_members(
+        &self,
+        bytes: &[u8],
+        digest: [u8; 32],
+        precompiled: Precompiled,
+    ) -> Result<Vec<String>, CallError> {
+        let pre = self
+            .library(bytes, &digest, precompiled)
+            .map_err(|e| CallError::other(e.to_string()))?;
+        let (mut store, wiring) = self.store(&self.limits.defaults);
+        self.arm(&mut store, &wiring, &self.limits.defaults)?;
+        pre.instantiate(&mut store)
+            .and_then(|library| library.call_members(&mut store))
+            .map_err(|e| CallError::other(format!("{e:#}")))
     }
 }
 

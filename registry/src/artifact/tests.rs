@@ -1,12 +1,8 @@
 use super::*;
 
-/// A real component: the built-in `scaler`, as Kiln embeds it.
+/// A real component: Kiln's standard library, as Kiln embeds it.
 fn component() -> &'static [u8] {
-    kiln::definitions::BUILTINS
-        .iter()
-        .find(|b| b.name == "scaler")
-        .expect("scaler is a built-in")
-        .bytes
+    kiln::definitions::LIBRARY.bytes
 }
 
 #[test]
@@ -34,10 +30,10 @@ fn what_kiln_pushes_is_what_kiln_pulls() {
         kiln::digest::oci(component()).as_str()
     );
     assert_eq!(config["component"]["target"], TARGET_WORLD);
-    // The world exports its two functions directly (sdk/wit/definition.wit).
+    // The world exports its functions directly (sdk/wit/library/library.wit).
     assert_eq!(
         config["component"]["exports"],
-        serde_json::json!(["describe", "render"])
+        serde_json::json!(["members", "describe", "render"])
     );
 }
 
