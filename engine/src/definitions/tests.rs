@@ -42,10 +42,11 @@ fn a_render_uses_the_modules_a_preload_loaded_and_reports_the_names_it_skipped()
 
 #[test]
 fn a_preload_never_starts_a_load_that_compiles() {
-    // Another memory limit: an engine whose code the build's artifacts do not fit, so the
-    // built-ins compile. A preload that compiled could deadlock a render waiting for it.
+    // A memory limit above the default: an engine whose code the build's artifacts do not
+    // fit, so the built-ins compile. A preload that compiled could deadlock a render
+    // waiting for it.
     let limits = Limits {
-        memory: 64 << 20,
+        memory: 512 << 20,
         ..Limits::default()
     };
     let sandbox = Sandbox::new(limits, None).unwrap();
@@ -96,6 +97,16 @@ fn another_engine_configuration_compiles_the_built_ins_itself() {
     let artifact = std::fs::read(stored).unwrap();
     assert!(!artifact.is_empty());
     assert_ne!(artifact, LIBRARY.precompiled);
+}
+
+#[test]
+fn a_lower_memory_limit_keeps_the_engine_the_built_ins_were_precompiled_for() {
+    let limits = Limits {
+        memory: 64 << 20,
+        ..Limits::default()
+    };
+    let sandbox = Sandbox::new(limits, None).unwrap();
+    assert_eq!(sandbox.engine_key(), BUILTIN_ENGINE_KEY);
 }
 
 #[test]

@@ -248,7 +248,16 @@ impl Sandbox {
         // Metering costs every call some speed, so the engine meters only when asked to.
         // Compiled code differs with it on, and the cache keys on that.
         let fuel = limits.all().any(|l| l.fuel.is_some());
-        let memory = limits.all().map(|l| l.memory).max().unwrap_or(0);
+        // The reservation must hold the largest memory limit; a smaller one is enforced by
+        // the limiter (`Meter`) alone. Never reserving less than the default keeps the
+        // engine, and so the compiled code, the one the build precompiled the built-ins
+        // for: a platform that lowers the memory limit does not compile the library.
+        let memory = limits
+            .all()
+            .map(|l| l.memory)
+            .max()
+            .unwrap_or(0)
+            .max(engine_config::DEFAULT_MEMORY);
         let mut config = engine_config::engine_config(fuel, memory, limits.defaults.stack);
         code::configure(&mut config);
         let engine = Engine::new(&config)?;
