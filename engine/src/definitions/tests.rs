@@ -271,3 +271,21 @@ fn a_member_s_refusal_leaves_the_shared_instance_serving() {
     assert!(ok.output.unwrap().contains("nginx"));
     assert_eq!(instances.live_count(), 1);
 }
+
+#[test]
+fn a_copy_of_the_library_from_outside_is_refused_as_a_definition() {
+    // A file goes through `Sandbox::load`, which links the `definition` world only: the
+    // library's bytes from a directory are refused, never loaded as Kiln's own built-ins.
+    let cache = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::new(Limits::default(), Some(cache.path().into())).unwrap();
+    let err = sandbox.load("library", LIBRARY.bytes, None).unwrap_err();
+    assert!(
+        matches!(err, crate::sandbox::LoadError::World(_)),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("does not implement the kiln:definition@0.1.0 world"),
+        "{err}"
+    );
+}
