@@ -157,8 +157,9 @@ fn precompile(
 /// `Workload`, `Trait` or `Policy`, from `[package.metadata.kiln] kind = "..."` of the
 /// Cargo.toml of the guest `member` (a path below `traits/`): the registry must know which
 /// names are traits before it loads any module. `None` for a library crate, the members
-/// under `lib/`, and for the library component (`library`). The kind must be the one of the member's directory (`workloads/`,
-/// `traits/`, `policies/`), so the layout of `traits/` says what each crate is.
+/// under `lib/`, and for the library component (`library`). The kind must be the one of
+/// the member's directory (`workloads/`, `traits/`, `policies/`), so the layout of
+/// `traits/` says what each crate is.
 fn guest_kind(traits: &Path, member: &str) -> Option<&'static str> {
     let directory = member.split('/').next().unwrap_or_default();
     if directory == "lib" || member == "library" {
