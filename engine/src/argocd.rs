@@ -233,6 +233,27 @@ impl Repository {
         Ok(Repository { dir })
     }
 
+    /// The repository whose root directory `file` is open on: how a resident renderer
+    /// receives one (an open descriptor passed over its socket), which confines it as
+    /// [`Repository::open`] does. `file` must be a directory.
+    pub fn from_file(file: std::fs::File) -> Result<Repository> {
+        let is_dir = file.metadata().map(|m| m.is_dir()).unwrap_or(false);
+        if !is_dir {
+            return Err(Error::Invalid {
+                site: Box::new(Site::default()),
+                message: "the repository descriptor is not an open directory".into(),
+            });
+        }
+        Ok(Repository {
+            dir: cap_std::fs::Dir::from_std_file(file),
+        })
+    }
+
+    /// The open root directory, to pass to a resident renderer ([`Repository::from_file`]).
+    pub fn into_file(self) -> std::fs::File {
+        self.dir.into_std_file()
+    }
+
     fn io(&self, path: &Path, source: std::io::Error) -> Error {
         // A symlink leaving the root reads as "permission denied" from cap-std: say why.
         let message = if source.kind() == std::io::ErrorKind::PermissionDenied {

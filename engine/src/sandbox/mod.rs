@@ -100,7 +100,8 @@ impl WasiView for State {
 pub struct Sandbox {
     engine: Engine,
     linker: Linker<State>,
-    cache: Option<CompiledCache>,
+    /// Shared with the sandboxes [`Sandbox::for_request`] makes.
+    cache: Option<Arc<CompiledCache>>,
     limits: LimitPolicy,
     /// Whether the engine meters fuel (some definition has a fuel limit).
     fuel: bool,
@@ -113,8 +114,11 @@ pub struct Sandbox {
     /// What the sandbox found wrong that does not fail a render (an unusable cache).
     warnings: Mutex<Vec<String>>,
     /// Kiln's standard library, once linked, by its digest ([`Sandbox::load_builtin`]).
-    library: OnceLock<([u8; 32], Arc<library_bindings::LibraryPre<State>>)>,
+    library: Arc<OnceLock<LinkedLibrary>>,
 }
+
+/// A standard library linked once: its digest, and the instance-pre of its component.
+type LinkedLibrary = ([u8; 32], Arc<library_bindings::LibraryPre<State>>);
 
 /// A module's artifact compiled ahead of time (the built-ins', by the build script), and
 /// the [`engine_config::engine_key`] of the engine that compiled it.
@@ -269,6 +273,7 @@ impl Sandbox {
         let mut warnings = Vec::new();
         let cache = cache_dir.and_then(|dir| {
             CompiledCache::open(&dir, &engine, limits.cache_max)
+                .map(Arc::new)
                 .map_err(|refused| warnings.push(format!("warning: {refused}")))
                 .ok()
         });
@@ -282,8 +287,28 @@ impl Sandbox {
             fuel,
             id: NEXT_SANDBOX_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             warnings: Mutex::new(warnings),
-            library: OnceLock::new(),
+            library: Arc::new(OnceLock::new()),
         })
+    }
+
+    /// A sandbox for one request of a resident renderer (`kiln serve`): it shares this
+    /// one's engine, linker, compiled-module cache and linked library, so the modules of
+    /// this sandbox's registries run in it, but has its own memory budget and warnings. A
+    /// request's memory is then never charged to another's, and its verdict is the one a
+    /// sandbox of its own would give.
+    pub fn for_request(&self) -> Sandbox {
+        Sandbox {
+            engine: self.engine.clone(),
+            linker: self.linker.clone(),
+            cache: self.cache.clone(),
+            limits: self.limits.clone(),
+            fuel: self.fuel,
+            id: self.id,
+            engine_key: self.engine_key.clone(),
+            budget: MemoryBudget::new(self.limits.budget),
+            warnings: Mutex::new(Vec::new()),
+            library: self.library.clone(),
+        }
     }
 
     /// This sandbox's identity in the process.
@@ -299,7 +324,7 @@ impl Sandbox {
 
     /// The compiled-module cache, if any.
     pub fn cache(&self) -> Option<&CompiledCache> {
-        self.cache.as_ref()
+        self.cache.as_deref()
     }
 
     /// What the sandbox and its cache found wrong since the last call, for the user: each
