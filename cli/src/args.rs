@@ -97,8 +97,13 @@ pub enum Command {
     #[command(subcommand)]
     Definitions(DefinitionsCommand),
     /// The Argo CD Config Management Plugin commands (run by argocd-cmp-server).
-    #[command(subcommand)]
-    Argocd(ArgocdCommand),
+    Argocd(ArgocdArgs),
+    /// Keep a renderer resident on a Unix socket for `kiln argocd` (--server or
+    /// KILN_SERVER): the engine, the standard library and the compiled modules stay
+    /// loaded between renders. Each request gets its own stores and memory budget, reads
+    /// the repository only through the directory the client passes it, and renders the
+    /// bytes the client would.
+    Serve(ServeArgs),
     /// Manage the compiled-module cache.
     #[command(subcommand)]
     Cache(CacheCommand),
@@ -206,6 +211,26 @@ pub enum NewKind {
     Trait,
     Workload,
     Policy,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ArgocdArgs {
+    #[command(subcommand)]
+    pub command: ArgocdCommand,
+
+    /// The socket of a resident renderer (`kiln serve`) to render through. When it is
+    /// absent, refuses the request or fails to answer, this process renders itself (and
+    /// says so on stderr): the output is the same either way.
+    #[arg(long, value_name = "SOCKET", env = "KILN_SERVER", global = true)]
+    pub server: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Where to listen. Created owner-only (0600); a stale socket left by a server that
+    /// is gone is replaced, a live one is an error.
+    #[arg(long, value_name = "PATH")]
+    pub socket: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

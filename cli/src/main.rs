@@ -11,6 +11,7 @@ mod output;
 mod scaffold;
 mod setup;
 mod threads;
+mod wire;
 
 use std::io::Write;
 use std::process::ExitCode;

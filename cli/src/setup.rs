@@ -35,6 +35,17 @@ impl Setup {
         })
     }
 
+    /// The setup of one request to the resident renderer: the same platform and store,
+    /// and a sandbox that shares this one's engine and modules but has a memory budget of
+    /// its own ([`Sandbox::for_request`]).
+    pub fn for_request(&self) -> Setup {
+        Setup {
+            platform: self.platform.clone(),
+            sandbox: self.sandbox.for_request(),
+            store: self.store.clone(),
+        }
+    }
+
     /// The store, or an error that says how to name one.
     pub fn store(&self) -> Result<&Store> {
         self.store.as_ref().context(

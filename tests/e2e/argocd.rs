@@ -1121,3 +1121,306 @@ fn a_changed_definition_changes_the_revision_of_the_apps_using_it() {
     assert_ne!(label("apps/pdb"), pdb);
     assert_eq!(label("examples/hello"), hello);
 }
+
+// --- The resident renderer (`kiln serve`, `KILN_SERVER`) ---------------------------------
+
+/// A `kiln serve` for a checkout, started with the plugin command's flags (`-d` of the
+/// checkout's definitions) plus `extra`, logging each request (`--verbose`). Killed on drop.
+struct Server {
+    child: std::process::Child,
+    socket: PathBuf,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(checkout: &Checkout, extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("kiln.sock");
+        let log = dir.path().join("server.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args(["serve", "--verbose", "--socket"])
+            .arg(&socket)
+            .arg("-d")
+            .arg(&checkout.definitions)
+            .args(extra)
+            // Anywhere but the repository: it is reached through the client's descriptor.
+            .current_dir(dir.path())
+            .env_clear()
+            .env("KILN_CACHE_DIR", shared_cache())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child,
+            socket,
+            log,
+            _dir: dir,
+        };
+        let started = Instant::now();
+        while std::os::unix::net::UnixStream::connect(&server.socket).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server did not listen: {}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+
+    /// How many requests the server answered with `outcome` (`rendered`, `failed`,
+    /// `refused`).
+    fn answered(&self, outcome: &str) -> usize {
+        self.log()
+            .lines()
+            .filter(|l| l.starts_with("kiln serve: ") && l.contains(&format!(" {outcome} ")))
+            .count()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `call` for `app_path`, once rendered by the plugin process itself and once through
+/// `server`: the two runs, in that order.
+fn here_and_served(
+    checkout: &Checkout,
+    server: &Server,
+    call: Call,
+    app_path: &str,
+    env: &[(&str, &str)],
+) -> (Run, Run) {
+    let here = run_cmd(checkout.command(call, app_path, env), None);
+    let mut served = checkout.command(call, app_path, env);
+    served.env("KILN_SERVER", &server.socket);
+    (here, run_cmd(served, None))
+}
+
+#[test]
+fn a_served_render_is_byte_identical_to_one_rendered_in_the_plugin_process() {
+    let checkout = Checkout::new();
+    std::fs::copy(
+        example_trait_wasm(),
+        checkout.definitions.join("pod-disruption-budget.wasm"),
+    )
+    .unwrap();
+    checkout.write(
+        "apps/broken/vela.yaml",
+        "name: broken\nservices:\n  web:\n    image: nginx\n    scaler:\n      replicas: many\n",
+    );
+    let outside = checkout.root.parent().unwrap().join("outside.yaml");
+    std::fs::write(
+        &outside,
+        "name: stolen\nservices:\n  web:\n    image: nginx\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(checkout.root.join("apps/escape")).unwrap();
+    std::os::unix::fs::symlink(&outside, checkout.root.join("apps/escape/vela.yaml")).unwrap();
+    let server = Server::start(&checkout, &[]);
+
+    let parameters = r#"[{"name":"labels","array":["team=shop"]},
+        {"name":"properties","map":{"frontend.cpu":"750m"}}]"#;
+    /// A plugin command, its app and the environment added to Argo CD's.
+    type Case<'a> = (Call, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: &[Case] = &[
+        (Call::Generate, "examples/shop", &[]),
+        (
+            Call::Generate,
+            "examples/shop",
+            &[("ARGOCD_APP_PARAMETERS", parameters)],
+        ),
+        (Call::Generate, "examples/hello", &[]),
+        (Call::Parameters, "examples/shop", &[]),
+        // Failures: the same message, exit code and empty stdout.
+        (Call::Generate, "apps/broken", &[]),
+        (Call::Generate, "apps/escape", &[]),
+        (
+            Call::Generate,
+            "examples/shop",
+            &[("ARGOCD_ENV_KILN_APP_FILE", "../../etc/passwd")],
+        ),
+    ];
+    for (call, app_path, env) in cases {
+        let (here, served) = here_and_served(&checkout, &server, *call, app_path, env);
+        assert_eq!(served.stdout, here.stdout, "{app_path} {env:?}");
+        assert_eq!(served.stderr, here.stderr, "{app_path} {env:?}");
+        assert_eq!(served.code, here.code, "{app_path} {env:?}");
+    }
+    // Every one was the server's, none rendered by a client that fell back.
+    assert_eq!(server.answered("rendered"), 4, "{}", server.log());
+    assert_eq!(server.answered("failed"), 3, "{}", server.log());
+    assert_eq!(server.answered("refused"), 0, "{}", server.log());
+}
+
+#[test]
+fn many_clients_at_once_each_get_their_own_render() {
+    let checkout = Checkout::new();
+    let server = Server::start(&checkout, &[]);
+    let expected = checkout.generate("examples/shop", &[]).ok().to_string();
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..8)
+            .map(|i| {
+                let (checkout, server) = (&checkout, &server);
+                scope.spawn(move || {
+                    // Half of them with a parameter: no request sees another's.
+                    let label = format!(r#"[{{"name":"labels","array":["client={i}"]}}]"#);
+                    let env: &[(&str, &str)] = if i % 2 == 0 {
+                        &[]
+                    } else {
+                        &[("ARGOCD_APP_PARAMETERS", &label)]
+                    };
+                    let (here, served) =
+                        here_and_served(checkout, server, Call::Generate, "examples/shop", env);
+                    (i, here, served)
+                })
+            })
+            .collect();
+        for run in runs {
+            let (i, here, served) = run.join().unwrap();
+            assert_eq!(served.ok(), here.ok(), "client {i}");
+            if i % 2 == 0 {
+                assert_eq!(served.stdout, expected);
+            } else {
+                assert!(served.stdout.contains(&format!("\"client\":\"{i}\"")));
+            }
+        }
+    });
+    assert_eq!(server.answered("rendered"), 8, "{}", server.log());
+}
+
+#[test]
+fn without_an_answering_server_the_plugin_renders_itself() {
+    let checkout = Checkout::new();
+    let expected = checkout.generate("examples/shop", &[]).ok().to_string();
+
+    // No server at the path.
+    let dir = tempfile::tempdir().unwrap();
+    let absent = dir.path().join("absent.sock");
+    let run = checkout.generate(
+        "examples/shop",
+        &[("KILN_SERVER", absent.to_str().unwrap())],
+    );
+    assert_eq!(run.stdout, expected);
+    assert!(
+        run.stderr.contains("did not answer") && run.stderr.contains("rendering in this process"),
+        "{}",
+        run.stderr
+    );
+
+    // A server with other limits than the client's: refused, rendered here, and the
+    // reason says what to do.
+    let server = Server::start(&checkout, &["--fuel", "1000000000"]);
+    let socket = server.socket.to_str().unwrap();
+    let run = checkout.generate("examples/shop", &[("KILN_SERVER", socket)]);
+    assert_eq!(run.stdout, expected);
+    assert!(
+        run.stderr.contains("refused the request")
+            && run.stderr.contains("restart it with the client's"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.answered("refused"), 1, "{}", server.log());
+
+    // A server that is gone (killed mid-life): its stale socket is no answer either.
+    drop(server);
+    let run = checkout.generate(
+        "examples/shop",
+        &[("KILN_SERVER", absent.to_str().unwrap())],
+    );
+    assert_eq!(run.stdout, expected);
+}
+
+#[test]
+fn the_server_survives_clients_that_are_not_kiln_and_is_owner_only() {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::PermissionsExt;
+
+    let checkout = Checkout::new();
+    let server = Server::start(&checkout, &[]);
+    let mode = std::fs::metadata(&server.socket)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "owner-only socket");
+
+    // Bytes that are not a request, a request that announces too much, and a client that
+    // hangs up at once: each gets no answer (the connection is closed, or reset when the
+    // server left bytes unread), and the server goes on.
+    let mut answer = Vec::new();
+    let mut garbage = std::os::unix::net::UnixStream::connect(&server.socket).unwrap();
+    garbage.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    let _ = garbage.read_to_end(&mut answer);
+    let mut huge = std::os::unix::net::UnixStream::connect(&server.socket).unwrap();
+    huge.write_all(b"KILN\xff\xff\xff\xff").unwrap();
+    let _ = huge.read_to_end(&mut answer);
+    assert!(answer.is_empty(), "no answer to a client that is not Kiln");
+    drop(std::os::unix::net::UnixStream::connect(&server.socket).unwrap());
+
+    let socket = server.socket.to_str().unwrap();
+    let run = checkout.generate("examples/shop", &[("KILN_SERVER", socket)]);
+    run.ok();
+    assert!(
+        !run.stderr.contains("rendering in this process"),
+        "{}",
+        run.stderr
+    );
+    let log = server.log();
+    assert!(log.contains("not a Kiln request"), "{log}");
+    assert!(log.contains("the limit is"), "{log}");
+    assert_eq!(server.answered("rendered"), 1, "{log}");
+
+    // A second server on a live socket is refused; the first keeps serving.
+    let second = kiln().args(["serve", "--socket", socket]).output().unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("a server is already listening"), "{stderr}");
+}
+
+#[test]
+fn the_server_sees_definitions_as_a_new_plugin_process_would() {
+    let checkout = Checkout::new();
+    let app = "name: shop\nservices:\n  web:\n    image: nginx\n    pod-disruption-budget:\n      minAvailable: 1\n";
+    checkout.write("apps/pdb/vela.yaml", app);
+    let server = Server::start(&checkout, &[]);
+    let same = |env: &[(&str, &str)]| {
+        let (here, served) = here_and_served(&checkout, &server, Call::Generate, "apps/pdb", env);
+        assert_eq!(
+            (&served.stdout, &served.stderr, served.code),
+            (&here.stdout, &here.stderr, here.code)
+        );
+        served
+    };
+    // Not there yet: both fail alike.
+    assert_ne!(same(&[]).code, Some(0));
+    // The operator mounts it (a ConfigMap update): the next request renders with it.
+    std::fs::copy(
+        example_trait_wasm(),
+        checkout.definitions.join("pod-disruption-budget.wasm"),
+    )
+    .unwrap();
+    let objects = argo_objects(same(&[]).ok());
+    assert_eq!(objects[1]["kind"], "PodDisruptionBudget");
+    // The repository's own definitions (KILN_DEFINITIONS) are read for that request only.
+    std::fs::remove_file(checkout.definitions.join("pod-disruption-budget.wasm")).unwrap();
+    std::fs::create_dir_all(checkout.root.join("platform/defs")).unwrap();
+    std::fs::copy(
+        example_trait_wasm(),
+        checkout.root.join("platform/defs/pdb.wasm"),
+    )
+    .unwrap();
+    let objects = argo_objects(same(&[("ARGOCD_ENV_KILN_DEFINITIONS", "platform/defs")]).ok());
+    assert_eq!(objects[1]["kind"], "PodDisruptionBudget");
+    assert_ne!(same(&[]).code, Some(0), "and not for the next one");
+    assert_eq!(server.answered("rendered"), 2, "{}", server.log());
+    assert_eq!(server.answered("failed"), 2, "{}", server.log());
+}

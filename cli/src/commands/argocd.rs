@@ -2,6 +2,14 @@
 //! argocd-cmp-server in the application's directory. Everything is read through the
 //! confined repository copy ([`kiln::argocd::Repository`]), and the request comes from
 //! Argo CD's environment ([`kiln::argocd::Environment`]).
+//!
+//! With `--server` (`KILN_SERVER`), the command is forwarded to a resident renderer
+//! ([`super::serve`]) with the repository's root as an open descriptor, and renders here
+//! only when that server cannot answer: both ways run [`plugin`], so the bytes are the same.
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use kiln::app::Application;
@@ -15,20 +23,62 @@ use kiln::sandbox::Sandbox;
 use crate::args::{ArgocdCommand, Flags};
 use crate::output::Output;
 use crate::setup::Setup;
+use crate::wire;
+
+/// How long a client waits for the server's whole answer before rendering itself. Argo CD
+/// kills a plugin after 90 s (`ARGOCD_EXEC_TIMEOUT`), so a wedged server is found well
+/// before that, with time left to render here.
+const SERVER_ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs `command` for the application in the current directory.
 pub fn run(setup: Setup, flags: &Flags, command: &ArgocdCommand) -> Result<Output> {
     let mut registry = setup.registry(flags)?;
-    let output = plugin(&setup, &mut registry, command);
+    let output = Invocation::from_process().and_then(|call| {
+        add_repository_definitions(&setup.sandbox, &mut registry, &call)?;
+        plugin(&setup, &registry, command, call)
+    });
     setup.finish(registry, output)
 }
 
-fn plugin(setup: &Setup, registry: &mut Registry, command: &ArgocdCommand) -> Result<Output> {
-    let env = Environment::from_vars(std::env::vars())?;
-    let cwd = std::env::current_dir().context("reading the working directory")?;
-    let (root, app_dir) = argocd::repository_root(&cwd, env.source_path.as_deref())?;
-    let repo = Repository::open(&root)?;
-    add_repository_definitions(&setup.sandbox, registry, &repo, &env)?;
+/// What one run of the plugin reads: Argo CD's environment, the repository copy and the
+/// app directory in it.
+pub struct Invocation {
+    env: Environment,
+    repo: Repository,
+    app_dir: PathBuf,
+}
+
+impl Invocation {
+    /// From this process: its environment, and the working directory argocd-cmp-server
+    /// runs it in.
+    pub fn from_process() -> Result<Invocation> {
+        let env = Environment::from_vars(std::env::vars())?;
+        let cwd = std::env::current_dir().context("reading the working directory")?;
+        let (root, app_dir) = argocd::repository_root(&cwd, env.source_path.as_deref())?;
+        let repo = Repository::open(&root)?;
+        Ok(Invocation { env, repo, app_dir })
+    }
+
+    /// From a request to the resident renderer: the client's variables and app directory,
+    /// and the repository root it passed open.
+    pub fn from_request(request: &wire::Request, root: std::fs::File) -> Result<Invocation> {
+        Ok(Invocation {
+            env: Environment::from_vars(request.vars.iter().cloned())?,
+            repo: Repository::from_file(root)?,
+            app_dir: argocd::confined_path(&request.app_dir, "the request's app directory")?,
+        })
+    }
+}
+
+/// Runs `command` for the application `call` reads, with `registry` (the repository's
+/// definitions added, [`add_repository_definitions`]).
+pub fn plugin(
+    setup: &Setup,
+    registry: &Registry,
+    command: &ArgocdCommand,
+    call: Invocation,
+) -> Result<Output> {
+    let Invocation { env, repo, app_dir } = call;
     setup.platform.check_names(registry)?;
     let text = repo.read_app(&app_dir, env.settings.get("APP_FILE").map(String::as_str))?;
     match command {
@@ -54,14 +104,15 @@ fn plugin(setup: &Setup, registry: &mut Registry, command: &ArgocdCommand) -> Re
     }
 }
 
-/// The definitions of the repository's `KILN_DEFINITIONS` directories: never a built-in's
-/// or the platform's replacement, never a policy, whatever `--override-builtins` says.
-fn add_repository_definitions(
+/// Adds the definitions of the repository's `KILN_DEFINITIONS` directories: never a
+/// built-in's or the platform's replacement, never a policy, whatever
+/// `--override-builtins` says.
+pub fn add_repository_definitions(
     sandbox: &Sandbox,
     registry: &mut Registry,
-    repo: &Repository,
-    env: &Environment,
+    call: &Invocation,
 ) -> Result<()> {
+    let Invocation { env, repo, .. } = call;
     let Some(dirs) = env.settings.get("DEFINITIONS") else {
         return Ok(());
     };
@@ -97,4 +148,91 @@ fn request(env: &Environment, setup: &Setup) -> Request {
             trace: false,
         },
     }
+}
+
+/// Renders `command` through the resident renderer at `socket`. `None` when the server
+/// could not answer (absent, configured otherwise, busy, gone mid-answer): the caller then
+/// renders itself. The reason is said on stderr, where argocd-cmp-server logs it.
+pub fn forward(flags: &Flags, socket: &Path, command: &ArgocdCommand) -> Option<Result<Output>> {
+    let (request, root) = prepare_request(flags, command)?;
+    match ask_server(socket, &request, &root) {
+        Ok(Answer::Rendered(head, stdout)) => {
+            let Ok(stdout) = String::from_utf8(stdout) else {
+                eprintln!(
+                    "warning: the Kiln server at {} answered output that is not UTF-8; rendering in this process",
+                    socket.display()
+                );
+                return None;
+            };
+            Some(match head.error {
+                // As a render here: the warnings first, then main prints the error.
+                Some(error) => {
+                    head.warnings.iter().for_each(|w| eprintln!("{w}"));
+                    Err(anyhow::Error::msg(error))
+                }
+                None => Ok(Output {
+                    stdout: stdout.into(),
+                    warnings: head.warnings,
+                    failed: false,
+                }),
+            })
+        }
+        Ok(Answer::Refused(reason)) => {
+            eprintln!(
+                "warning: the Kiln server at {} refused the request ({reason}); rendering in this process",
+                socket.display()
+            );
+            None
+        }
+        Err(error) => {
+            eprintln!(
+                "warning: the Kiln server at {} did not answer ({error:#}); rendering in this process",
+                socket.display()
+            );
+            None
+        }
+    }
+}
+
+enum Answer {
+    Rendered(wire::ResponseHead, Vec<u8>),
+    Refused(String),
+}
+
+/// The request for this process's invocation, and the repository root to pass with it.
+/// `None` when the invocation itself is wrong: rendering here reports that as it should.
+fn prepare_request(
+    flags: &Flags,
+    command: &ArgocdCommand,
+) -> Option<(wire::Request, std::fs::File)> {
+    let vars: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("ARGOCD_") || k.starts_with("KUBE_"))
+        .collect();
+    let env = Environment::from_vars(vars.iter().cloned()).ok()?;
+    let cwd = std::env::current_dir().ok()?;
+    let (root, app_dir) = argocd::repository_root(&cwd, env.source_path.as_deref()).ok()?;
+    let root = Repository::open(&root).ok()?.into_file();
+    let request = wire::Request {
+        identity: wire::identity(flags).ok()?,
+        command: match command {
+            ArgocdCommand::Generate => "generate",
+            ArgocdCommand::Parameters => "parameters",
+        }
+        .into(),
+        vars,
+        app_dir: app_dir.to_str()?.into(),
+    };
+    Some((request, root))
+}
+
+fn ask_server(socket: &Path, request: &wire::Request, root: &std::fs::File) -> Result<Answer> {
+    let mut stream = UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(SERVER_ANSWER_TIMEOUT))?;
+    stream.set_write_timeout(Some(SERVER_ANSWER_TIMEOUT))?;
+    wire::send_request(&mut stream, request, root)?;
+    let (head, stdout) = wire::receive_response(&mut stream)?;
+    Ok(match head.refused {
+        Some(reason) => Answer::Refused(reason),
+        None => Answer::Rendered(head, stdout),
+    })
 }

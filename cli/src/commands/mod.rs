@@ -9,6 +9,7 @@ mod new;
 mod oci;
 mod render;
 mod schema;
+mod serve;
 mod test;
 mod tree;
 
@@ -24,6 +25,13 @@ use crate::threads;
 /// Runs the command `args` name.
 pub fn run(args: Args) -> Result<Output> {
     let flags = &args.flags;
+    // Forwarded before anything is set up: a served render starts no engine or thread here.
+    if let Command::Argocd(argocd_args) = &args.command
+        && let Some(socket) = &argocd_args.server
+        && let Some(output) = argocd::forward(flags, socket, &argocd_args.command)
+    {
+        return output;
+    }
     threads::configure(threads::count(
         flags.threads,
         input(&args.command).as_deref(),
@@ -62,7 +70,10 @@ pub fn run(args: Args) -> Result<Output> {
         Command::Definitions(DefinitionsCommand::Check { dir }) => {
             definitions::check(Setup::new(flags)?, flags, dir)
         }
-        Command::Argocd(command) => argocd::run(Setup::new(flags)?, flags, command),
+        Command::Argocd(argocd_args) => {
+            argocd::run(Setup::new(flags)?, flags, &argocd_args.command)
+        }
+        Command::Serve(serve_args) => serve::run(Setup::new(flags)?, flags, serve_args),
         Command::Schema(schema_args) => schema::run(Setup::new(flags)?, flags, schema_args),
         Command::Convert(convert_args) => convert::run(Setup::new(flags)?, flags, convert_args),
         Command::Explain(explain_args) => explain::run(Setup::new(flags)?, flags, explain_args),
