@@ -61,8 +61,22 @@ assert any(i["key"] == ".dockerconfigjson" for i in mounted[0]["items"]), mounte
 print("the README's kiln-registry Secret is what the init container mounts")
 PY
 fi
+
+# The optional resident renderer (examples/argocd/server), on top of the same build.
+mkdir "$work/with-server"
+cp "$work/argocd-install.yaml" "$work/with-server/"
+sed -e "s|^  - $component\$|  - ../$component\n  - ../$component/server|" \
+  "$work/kustomization.yaml" > "$work/with-server/kustomization.yaml"
+if command -v kubectl > /dev/null; then
+  kubectl kustomize "$work/with-server" > "$work/built-server.yaml"
+else
+  kustomize build "$work/with-server" > "$work/built-server.yaml"
+fi
+"$python" "$here/check_install.py" "$work/built-server.yaml" "$repo/examples/argocd" \
+  registry.example.com/platform/kiln:0.1.0 --server
+
 validate="$(dirname "$python")/kubernetes-validate"
 if [ -x "$validate" ]; then
-  "$validate" --strict -k 1.31.0 --quiet "$work/built.yaml"
-  echo "every object of the build is valid Kubernetes 1.31 (strict)"
+  "$validate" --strict -k 1.31.0 --quiet "$work/built.yaml" "$work/built-server.yaml"
+  echo "every object of both builds is valid Kubernetes 1.31 (strict)"
 fi

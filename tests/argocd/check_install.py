@@ -1,6 +1,9 @@
 """Checks an Argo CD install built with the examples/argocd Component (check-install.sh).
 
-Usage: check_install.py BUILT_YAML EXAMPLES_ARGOCD_DIR KILN_IMAGE
+Usage: check_install.py BUILT_YAML EXAMPLES_ARGOCD_DIR KILN_IMAGE [--server]
+
+With --server, the build also has the examples/argocd/server Component, and the resident
+renderer is checked too.
 
 Every check runs on the real build, then on copies broken one way each, which it must
 reject: a check that cannot fail proves nothing.
@@ -127,6 +130,78 @@ def check(objects, examples, image):
         )
 
 
+def env_value(c, name):
+    return next((e.get("value") for e in c.get("env", []) if e["name"] == name), None)
+
+
+def check_server(objects, examples, image):
+    """The resident renderer: a client and server that agree, or every request is refused."""
+    check(objects, examples, image)
+    spec = find(objects, "Deployment", "argocd-repo-server")["spec"]["template"]["spec"]
+    kiln = container(spec["containers"], "kiln")
+    server = container(spec["containers"], "kiln-server")
+    assert server["image"] == image, f"kiln-server image {server['image']}, not {image}"
+    args = server["command"] + server["args"]
+    assert args[:3] == ["/usr/local/bin/kiln", "serve", "--socket"], args
+    socket = args[3]
+    assert env_value(kiln, "KILN_SERVER") == socket, (
+        f"the sidecar forwards to {env_value(kiln, 'KILN_SERVER')}, the server listens on {socket}"
+    )
+    # The identity the two compare (cli/src/wire.rs): the same -d, platform and store.
+    with open(f"{examples}/plugin.yaml", encoding="utf-8") as f:
+        plugin = yaml.safe_load(f)
+    generate = plugin["spec"]["generate"]["args"]
+    assert args[4:] == generate[2:], f"server flags {args[4:]}, plugin.yaml's {generate[2:]}"
+    for name in ("KILN_PLATFORM", "KILN_STORE", "KILN_CACHE_DIR"):
+        assert env_value(server, name) == env_value(kiln, name), (
+            f"{name}: the server's {env_value(server, name)}, the sidecar's {env_value(kiln, name)}"
+        )
+    assert server["securityContext"]["runAsUser"] == kiln["securityContext"]["runAsUser"], (
+        "the server answers its own uid only"
+    )
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    socket_dir = socket.rsplit("/", 1)[0]
+    shared = []
+    for c in (kiln, server):
+        mount = next((m for m in c["volumeMounts"] if m["mountPath"] == socket_dir), None)
+        assert mount, f"{c['name']} does not mount the socket's directory {socket_dir}"
+        assert mount["name"] in volumes, f"{c['name']} mounts {mount['name']}, undefined"
+        shared.append(mount["name"])
+    assert shared[0] == shared[1], f"the socket is in two different volumes: {shared}"
+    # Repository copies reach it as descriptors only: it mounts none of the sidecar's /tmp.
+    assert "cmp-tmp" not in {m["name"] for m in server["volumeMounts"]}, (
+        "the server mounts the repository copies"
+    )
+
+
+def broken_server_copies(objects):
+    def spec(o):
+        return find(o, "Deployment", "argocd-repo-server")["spec"]["template"]["spec"]
+
+    def server(o):
+        return container(spec(o)["containers"], "kiln-server")
+
+    def broken(what, change):
+        o = copy.deepcopy(objects)
+        change(o)
+        return what, o
+
+    yield broken("another -d than plugin.yaml's",
+                 lambda o: server(o)["args"].__setitem__(-1, "/elsewhere"))
+    yield broken("another platform file",
+                 lambda o: next(e for e in server(o)["env"] if e["name"] == "KILN_PLATFORM")
+                 .update(value="/other.yaml"))
+    yield broken("the sidecar forwarding elsewhere",
+                 lambda o: next(e for e in container(spec(o)["containers"], "kiln")["env"]
+                                if e["name"] == "KILN_SERVER").update(value="/tmp/x.sock"))
+    yield broken("the socket directory not shared",
+                 lambda o: server(o)["volumeMounts"].__setitem__(
+                     0, {"name": "cmp-tmp", "mountPath": "/var/run/kiln"}))
+    yield broken("the server as another uid",
+                 lambda o: server(o)["securityContext"].update(runAsUser=1000))
+    yield broken("no server", lambda o: spec(o)["containers"].remove(server(o)))
+
+
 def broken_copies(objects):
     """(what is broken, a copy of objects broken that way)."""
 
@@ -198,17 +273,25 @@ def broken_copies(objects):
 
 def main():
     built, examples, image = sys.argv[1:4]
+    with_server = sys.argv[4:] == ["--server"]
     with open(built, encoding="utf-8") as f:
         objects = [o for o in yaml.safe_load_all(f) if o]
-    check(objects, examples, image)
-    for what, objects_copy in broken_copies(objects):
+    checked = check_server if with_server else check
+    checked(objects, examples, image)
+    broken = list(broken_copies(objects))
+    if with_server:
+        broken += list(broken_server_copies(objects))
+    for what, objects_copy in broken:
         try:
-            check(objects_copy, examples, image)
+            checked(objects_copy, examples, image)
         except (AssertionError, KeyError):
             continue
         sys.exit(f"check-install: the check accepts a build with {what}")
     kinds = ", ".join(sorted(f"{o['kind']}/{o['metadata']['name']}" for o in objects))
-    print(f"the Component builds on Argo CD's install and passes every check: {kinds}")
+    if with_server:
+        print(f"with examples/argocd/server too, the build passes every check: {kinds}")
+    else:
+        print(f"the Component builds on Argo CD's install and passes every check: {kinds}")
 
 
 if __name__ == "__main__":
