@@ -1424,3 +1424,39 @@ fn the_server_sees_definitions_as_a_new_plugin_process_would() {
     assert_eq!(server.answered("rendered"), 2, "{}", server.log());
     assert_eq!(server.answered("failed"), 2, "{}", server.log());
 }
+
+#[test]
+fn a_client_of_another_uid_is_refused_by_the_server() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: only root can run a client as another uid");
+        return;
+    }
+    let checkout = Checkout::new();
+    let server = Server::start(&checkout, &[]);
+    // Let uid 65534 reach the socket and the repository copy: only the uid check stands.
+    let open = |path: &Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    open(checkout.root.parent().unwrap(), 0o755);
+    open(server.socket.parent().unwrap(), 0o755);
+    open(&server.socket, 0o666);
+    let socket = server.socket.to_str().unwrap();
+    let mut cmd = checkout.command(Call::Generate, "examples/shop", &[("KILN_SERVER", socket)]);
+    cmd.uid(65534).gid(65534);
+    let run = run_cmd(cmd, None);
+    assert!(
+        run.stderr.contains("did not answer") && run.stderr.contains("rendering in this process"),
+        "{}",
+        run.stderr
+    );
+    let log = server.log();
+    assert!(
+        log.contains("refused a client of uid 65534") && log.contains("only uid 0 may render here"),
+        "{log}"
+    );
+    assert_eq!(server.answered("rendered"), 0, "{log}");
+}
