@@ -93,11 +93,7 @@ pub fn identity(flags: &Flags) -> Result<String> {
         flags.override_builtins, flags.time_limit_ms, flags.memory_limit_mib, flags.fuel
     );
     field("limits", limits.as_bytes());
-    Ok(hex(&hash.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(kiln::digest::hex(&hash.finalize()))
 }
 
 /// Sends `request`, with `repository` (the open root directory) beside its first byte.

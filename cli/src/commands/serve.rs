@@ -63,12 +63,19 @@ pub fn run(setup: Setup, flags: &Flags, args: &ServeArgs) -> Result<Output> {
         uid: rustix::process::geteuid(),
         registry: Mutex::new(None),
     };
+    // Loaded before the first request, which would otherwise pay for it. A registry that
+    // does not load is every request's error, as it would be every process's.
+    if let Err(error) = server.shared_registry() {
+        eprintln!("kiln serve: the definitions do not load: {error:#}");
+    }
     std::thread::scope(|scope| {
         for stream in listener.incoming() {
             let stream = match stream {
                 Ok(stream) => stream,
                 Err(error) => {
+                    // Out of descriptors, say: wait rather than spin on the error.
                     eprintln!("kiln serve: accepting a connection: {error}");
+                    std::thread::sleep(Duration::from_millis(50));
                     continue;
                 }
             };
