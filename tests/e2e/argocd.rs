@@ -735,17 +735,22 @@ fn zero_objects_is_an_error_unless_the_app_says_so() {
     assert_eq!(run.ok(), "");
 }
 
-#[test]
-fn a_symlink_leaving_the_repository_is_refused() {
-    let checkout = Checkout::new();
+/// Makes `app_dir`'s `vela.yaml` a symlink to an application outside the repository copy.
+fn escape_through_a_symlink(checkout: &Checkout, app_dir: &str) {
     let outside = checkout.root.parent().unwrap().join("outside.yaml");
     std::fs::write(
         &outside,
         "name: stolen\nservices:\n  web:\n    image: nginx\n",
     )
     .unwrap();
-    std::fs::create_dir_all(checkout.root.join("apps/escape")).unwrap();
-    std::os::unix::fs::symlink(&outside, checkout.root.join("apps/escape/vela.yaml")).unwrap();
+    std::fs::create_dir_all(checkout.root.join(app_dir)).unwrap();
+    std::os::unix::fs::symlink(&outside, checkout.root.join(app_dir).join("vela.yaml")).unwrap();
+}
+
+#[test]
+fn a_symlink_leaving_the_repository_is_refused() {
+    let checkout = Checkout::new();
+    escape_through_a_symlink(&checkout, "apps/escape");
     assert_ui_error(
         &checkout.generate("apps/escape", &[]),
         "apps/escape/vela.yaml: refused: the path leaves the repository",
@@ -1218,14 +1223,7 @@ fn a_served_render_is_byte_identical_to_one_rendered_in_the_plugin_process() {
         "apps/broken/vela.yaml",
         "name: broken\nservices:\n  web:\n    image: nginx\n    scaler:\n      replicas: many\n",
     );
-    let outside = checkout.root.parent().unwrap().join("outside.yaml");
-    std::fs::write(
-        &outside,
-        "name: stolen\nservices:\n  web:\n    image: nginx\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(checkout.root.join("apps/escape")).unwrap();
-    std::os::unix::fs::symlink(&outside, checkout.root.join("apps/escape/vela.yaml")).unwrap();
+    escape_through_a_symlink(&checkout, "apps/escape");
     let server = Server::start(&checkout, &[]);
 
     let parameters = r#"[{"name":"labels","array":["team=shop"]},

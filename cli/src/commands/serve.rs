@@ -245,9 +245,9 @@ impl Server<'_> {
             .iter()
             .any(|(name, _)| name == "ARGOCD_ENV_KILN_DEFINITIONS");
         let registry = if own_definitions {
-            setup.registry(self.flags).map(Arc::new)
+            setup.registry(self.flags).map(RequestRegistry::Own)
         } else {
-            self.shared_registry()
+            self.shared_registry().map(RequestRegistry::Shared)
         };
         let registry = match registry {
             Ok(registry) => registry,
@@ -255,13 +255,15 @@ impl Server<'_> {
         };
         let output =
             Invocation::from_request(request, std::fs::File::from(root)).and_then(|call| {
-                if !own_definitions {
-                    return argocd::plugin(&setup, &registry, &command, call);
+                match registry {
+                    RequestRegistry::Shared(registry) => {
+                        argocd::plugin(&setup, &registry, &command, call)
+                    }
+                    RequestRegistry::Own(mut registry) => {
+                        argocd::add_repository_definitions(&setup.sandbox, &mut registry, &call)?;
+                        argocd::plugin(&setup, &registry, &command, call)
+                    }
                 }
-                let mut registry =
-                    Arc::into_inner(registry).context("the request's own registry")?;
-                argocd::add_repository_definitions(&setup.sandbox, &mut registry, &call)?;
-                argocd::plugin(&setup, &registry, &command, call)
             });
         let mut warnings = setup.sandbox.take_warnings();
         match output {
@@ -279,6 +281,14 @@ impl Server<'_> {
             Err(error) => failure(warnings, &error),
         }
     }
+}
+
+/// The registry a request renders with.
+enum RequestRegistry {
+    /// [`Server::shared_registry`]'s: the request adds no definitions.
+    Shared(Arc<Registry>),
+    /// Its own, to which the repository's `KILN_DEFINITIONS` are added.
+    Own(Registry),
 }
 
 fn refusal(reason: String) -> (ResponseHead, Vec<u8>) {
