@@ -188,6 +188,12 @@ pub struct TestArgs {
     /// Write snapshot files instead of comparing against them.
     #[arg(long)]
     pub update: bool,
+
+    /// A definition component (`.wasm`, or a directory of them) to test in place of every
+    /// test file's own `definitions:`; repeatable. Runs one test file against builds of the
+    /// same definition in other languages.
+    #[arg(long, value_name = "WASM")]
+    pub under_test: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

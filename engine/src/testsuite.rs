@@ -34,6 +34,10 @@
 //! `warnings: [{message}]`. A pattern is a substring, or a regular expression between
 //! slashes (`/replicas: \d+/`).
 //!
+//! `kiln test --under-test WASM` runs a file's cases against another build of the same
+//! definition, in place of the file's own `definitions:`: one test file proves the Rust and
+//! Python builds of a trait alike (`examples/custom-trait`, docs/authoring.md).
+//!
 //! Test files are repository content, and CI runs them, so they are trusted no more than an
 //! application file:
 //!
@@ -509,20 +513,20 @@ impl TestFile {
     }
 
     /// Runs every case with `sandbox` under `platform` (see [`TestFile::platform`]), with
-    /// the built-ins, the definitions in `extra` (`kiln -d DIR test`) and the file's own;
-    /// with `update`, writes snapshots instead of comparing them.
+    /// the built-ins and `definitions`; with `update`, writes snapshots instead of comparing
+    /// them.
     pub fn run(
         &self,
         sandbox: &Sandbox,
         platform: &TestPlatform,
-        extra: &[PathBuf],
+        definitions: &Definitions<'_>,
         update: bool,
     ) -> Result<Vec<CaseResult>> {
         let mut registry = Registry::builtin();
         if let Some(lock) = &platform.platform.lock {
             registry.pin(lock.clone());
         }
-        for dir_or_file in extra {
+        for dir_or_file in definitions.extra {
             add_definitions(&mut registry, sandbox, dir_or_file, self.override_builtins)?;
         }
         let fixed: Vec<(&PolicyUse, Option<Origin>)> = platform
@@ -530,8 +534,16 @@ impl TestFile {
             .iter()
             .map(|p| (p, registry.origin(&p.type_name).cloned()))
             .collect();
-        for at in &self.definitions {
-            self.add_tree_definitions(&mut registry, sandbox, at)?;
+        if definitions.under_test.is_empty() {
+            for at in &self.definitions {
+                self.add_tree_definitions(&mut registry, sandbox, at)?;
+            }
+        } else {
+            // Named on the command line, like `extra`, so not confined to the tree; they
+            // stand where the file's own would, `overrideBuiltins` included.
+            for dir_or_file in definitions.under_test {
+                add_definitions(&mut registry, sandbox, dir_or_file, self.override_builtins)?;
+            }
         }
         // `overrideBuiltins` must not swap a policy of the command line's platform for one
         // of the repository's.
@@ -784,6 +796,17 @@ fn refused(site: &Site, message: String) -> Error {
         site: Box::new(site.clone()),
         message,
     }
+}
+
+/// The definitions a test file runs with, besides the built-ins and its own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Definitions<'a> {
+    /// Added before the file's own (`kiln -d DIR test`).
+    pub extra: &'a [PathBuf],
+    /// When not empty, these replace the file's own `definitions:` (`kiln test
+    /// --under-test WASM`): one test file, run against builds of the same definition in
+    /// other languages.
+    pub under_test: &'a [PathBuf],
 }
 
 /// Adds the definitions of `kiln -d` (given on the command line, so not confined).

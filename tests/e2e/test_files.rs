@@ -375,3 +375,57 @@ fn test_files_cannot_replace_a_policy_of_the_command_line() {
     let out = scratch.test(&[]).ok().to_string();
     assert!(out.contains("test renders ... ok\n"), "{out}");
 }
+
+#[test]
+fn under_test_replaces_the_files_own_definitions() {
+    // The example's test file names `target/wasm32-wasip2/release/...` of its own crate;
+    // `--under-test` points the same cases at another build, from outside the tree (the
+    // command line is trusted, as `-d` is).
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let wasm = elsewhere.path().join("pdb.wasm");
+    std::fs::copy(crate::common::example_trait_wasm(), &wasm).expect("copy the module");
+    let run = run(&[
+        "test",
+        "examples/custom-trait",
+        "--under-test",
+        path_str(&wasm),
+    ]);
+    assert!(
+        run.ok().contains("test result: ok. 6 passed; 0 failed"),
+        "{}",
+        run.stdout
+    );
+    // Not added beside the file's own (which would be two definitions of one name): in
+    // their place. A module that is not the trait leaves the cases without it.
+    let other = build_guest("tests/guests", "myingress");
+    let run = crate::common::run(&[
+        "test",
+        "examples/custom-trait",
+        "--under-test",
+        path_str(&other),
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("unknown trait \"pod-disruption-budget\""),
+        "{}",
+        run.stdout
+    );
+    // A path that is not there fails the file, naming it.
+    let missing = elsewhere.path().join("missing.wasm");
+    let run = crate::common::run(&[
+        "test",
+        "examples/custom-trait",
+        "--under-test",
+        path_str(&missing),
+    ]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains(&format!(
+            "loading the definitions of examples/custom-trait/pod-disruption-budget.test.yaml: {}: No such file or directory",
+            missing.display()
+        )),
+        "{}",
+        run.stderr
+    );
+}

@@ -34,7 +34,15 @@ pub fn run(flags: &Flags, args: &TestArgs) -> Result<Output> {
         setup::apply_limit_flags(flags, &mut platform.platform);
         let sandbox = setup::sandbox(flags, &platform.platform)?;
         let results = file
-            .run(&sandbox, &platform, &flags.definitions, args.update)
+            .run(
+                &sandbox,
+                &platform,
+                &testsuite::Definitions {
+                    extra: &flags.definitions,
+                    under_test: &args.under_test,
+                },
+                args.update,
+            )
             .with_context(|| format!("loading the definitions of {}", path.display()))?;
         let _ = writeln!(
             out,
