@@ -19,6 +19,7 @@ mod kubevela_builtin;
 mod kubevela_dryrun;
 mod kubevela_fixtures;
 mod platform;
+mod python_guests;
 mod registry;
 mod registry_rig;
 mod render;
