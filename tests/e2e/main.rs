@@ -6,6 +6,7 @@
 mod common;
 
 mod argocd;
+mod authoring;
 mod cache;
 mod cache_trust;
 mod cli_errors;
