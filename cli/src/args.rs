@@ -206,10 +206,22 @@ pub struct NewArgs {
     /// directory.
     pub name: String,
 
-    /// Where the Kiln SDK is: a path to its crate [default: the SDK this kiln was built
-    /// with].
+    /// The language to write it in.
+    #[arg(long, value_enum, default_value = "rust")]
+    pub lang: NewLanguage,
+
+    /// Where the Kiln SDK is: a path to its crate, or to `sdk/python` with `--lang python`
+    /// [default: the SDK this kiln was built with].
     #[arg(long, value_name = "PATH")]
     pub sdk: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum NewLanguage {
+    /// A crate on the Rust SDK, built with cargo.
+    Rust,
+    /// A module on the Python SDK, built with componentize-py.
+    Python,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

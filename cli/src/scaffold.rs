@@ -1,5 +1,10 @@
-//! `kiln new trait|workload|policy NAME`: a definition crate that builds, with one unit
-//! test (`cargo test`) and one sandbox test (`kiln test`) that pass as generated.
+//! `kiln new trait|workload|policy NAME [--lang rust|python]`: a definition project that
+//! builds, with one unit test (`cargo test` or `pytest`) and one sandbox test (`kiln test`)
+//! that pass as generated. The templates of each language are in their own module; this
+//! one checks the name and writes the files.
+
+mod python;
+mod rust;
 
 use std::path::{Path, PathBuf};
 
@@ -13,9 +18,42 @@ pub enum Template {
     Policy,
 }
 
-/// Writes the crate for definition `name` into `dir` (which must not exist), depending on
-/// the SDK at `sdk`. Returns the next steps, for people.
-pub fn create(template: Template, name: &str, dir: &Path, sdk: &Path) -> Result<String> {
+impl Template {
+    /// The definition kind, as `describe` and `[package.metadata.kiln]` say it.
+    fn kind(self) -> &'static str {
+        match self {
+            Template::Trait => "trait",
+            Template::Workload => "workload",
+            Template::Policy => "policy",
+        }
+    }
+}
+
+/// The language a project is written in.
+#[derive(Debug, Clone, Copy)]
+pub enum Language {
+    /// A crate on `sdk/`, built with cargo for wasm32-wasip2.
+    Rust,
+    /// A module on `sdk/python`, built with componentize-py.
+    Python,
+}
+
+/// A project's files and the commands that come next, for people.
+struct Project {
+    files: Vec<(PathBuf, String)>,
+    next_steps: String,
+}
+
+/// Writes the project for definition `name` into `dir` (which must not exist), depending
+/// on the SDK at `sdk` (the crate `sdk/` for Rust, `sdk/python` for Python). Returns the
+/// next steps, for people.
+pub fn create(
+    template: Template,
+    language: Language,
+    name: &str,
+    dir: &Path,
+    sdk: &Path,
+) -> Result<String> {
     let valid = !name.is_empty()
         && name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -31,36 +69,12 @@ pub fn create(template: Template, name: &str, dir: &Path, sdk: &Path) -> Result<
     if dir.exists() {
         bail!("{} already exists", dir.display());
     }
-    let sdk = match std::fs::canonicalize(sdk) {
-        Ok(sdk) if sdk.join("Cargo.toml").is_file() => sdk,
-        _ => bail!(
-            "no Kiln SDK at {} (pass --sdk with the path of the kiln-sdk crate)",
-            sdk.display()
-        ),
+    let sdk = sdk_at(language, sdk)?;
+    let project = match language {
+        Language::Rust => rust::project(template, name, dir, &sdk),
+        Language::Python => python::project(template, name, dir, &sdk),
     };
-    let snake = name.replace('-', "_");
-    let (kind, source, test) = match template {
-        Template::Trait => ("trait", trait_source(name, &snake), trait_test(name)),
-        Template::Workload => (
-            "workload",
-            workload_source(name, &snake),
-            workload_test(name),
-        ),
-        Template::Policy => ("policy", policy_source(name, &snake), policy_test(name)),
-    };
-    let files: Vec<(PathBuf, String)> = vec![
-        (PathBuf::from("Cargo.toml"), cargo_toml(name, kind, &sdk)),
-        (PathBuf::from("src/lib.rs"), source),
-        (
-            PathBuf::from(format!("{name}.test.yaml")),
-            format!(
-                "# Sandbox tests of {name}: build, then run `kiln test`.\n\
-                 definitions: [target/wasm32-wasip2/release/{snake}.wasm]\n{test}"
-            ),
-        ),
-        (PathBuf::from(".gitignore"), "/target\n".to_string()),
-    ];
-    // Written into a temporary sibling and renamed: no half-made crate on failure.
+    // Written into a temporary sibling and renamed: no half-made project on failure.
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -69,7 +83,7 @@ pub fn create(template: Template, name: &str, dir: &Path, sdk: &Path) -> Result<
         .prefix(".kiln-new-")
         .tempdir_in(parent)
         .with_context(|| format!("creating a directory in {}", parent.display()))?;
-    for (path, text) in &files {
+    for (path, text) in &project.files {
         let path = temp.path().join(path);
         if let Some(p) = path.parent() {
             std::fs::create_dir_all(p).with_context(|| format!("creating {}", p.display()))?;
@@ -77,94 +91,51 @@ pub fn create(template: Template, name: &str, dir: &Path, sdk: &Path) -> Result<
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     std::fs::rename(temp.keep(), dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(format!(
-        "created {kind} \"{name}\" in {}\n\nnext:\n  cd {}\n  cargo test                                      # unit tests, natively\n  \
-         cargo build --release --target wasm32-wasip2   # the component\n  kiln test                                       # {name}.test.yaml, in the sandbox\n",
-        dir.display(),
-        dir.display()
-    ))
+    Ok(project.next_steps)
 }
 
-fn cargo_toml(name: &str, kind: &str, sdk: &Path) -> String {
-    format!(
-        r#"[package]
-name = "{name}"
-version = "0.1.0"
-edition = "2024"
-publish = false
+/// The SDK at `sdk`, made absolute, if it is the one `language` needs.
+fn sdk_at(language: Language, sdk: &Path) -> Result<PathBuf> {
+    let (manifest, package, flag_help) = match language {
+        Language::Rust => ("Cargo.toml", "name = \"kiln-sdk\"", "the kiln-sdk crate"),
+        Language::Python => (
+            "pyproject.toml",
+            "name = \"kiln-sdk\"",
+            "sdk/python, the kiln-sdk Python package",
+        ),
+    };
+    match std::fs::canonicalize(sdk) {
+        Ok(sdk)
+            if std::fs::read_to_string(sdk.join(manifest))
+                .is_ok_and(|text| text.contains(package)) =>
+        {
+            Ok(sdk)
+        }
+        _ => bail!(
+            "no Kiln SDK at {} (pass --sdk with the path of {flag_help})",
+            sdk.display()
+        ),
+    }
+}
 
-# Its own workspace: build it alone.
-[workspace]
-
-[lib]
-crate-type = ["cdylib", "rlib"]
-
-[package.metadata.kiln]
-kind = "{kind}"
-
-[dependencies]
-kiln-sdk = {{ path = {sdk:?} }}
-serde = {{ version = "1", features = ["derive"] }}
-schemars = "1"
-
-[profile.release]
-opt-level = 3
-lto = true
-codegen-units = 1
-panic = "abort"
-strip = true
-"#,
-        sdk = sdk.display().to_string()
+/// `name.test.yaml`: the sandbox test of a project, loading the component at `wasm`.
+fn test_file(name: &str, build: &str, wasm: &str, cases: String) -> (PathBuf, String) {
+    (
+        PathBuf::from(format!("{name}.test.yaml")),
+        format!(
+            "# Sandbox tests of {name}: {build}, then run `kiln test`.\n\
+             definitions: [{wasm}]\n{cases}"
+        ),
     )
 }
 
-fn trait_source(name: &str, snake: &str) -> String {
-    format!(
-        r#"//! `{name}`: a Kiln trait. It adds an annotation to the workload's pods.
-
-use kiln_sdk::prelude::*;
-
-/// Parameters of `{name}` (doc comments become `kiln definitions show` text).
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Params {{
-    /// The annotation's value.
-    #[serde(default = "default_note")]
-    pub note: String,
-}}
-
-fn default_note() -> String {{
-    "hello".into()
-}}
-
-/// Patches the pod template with the annotation.
-pub fn {snake}(params: Params, _ctx: &TraitContext) -> Result<TraitOutput> {{
-    Ok(TraitOutput::new().patch(Patch::merge(json!({{
-        "spec": {{ "template": {{ "metadata": {{ "annotations": {{ "example.com/note": params.note }} }} }} }}
-    }}))))
-}}
-
-kiln_sdk::export_trait! {{
-    name: "{name}",
-    description: "Adds an example.com/note annotation to the workload's pods.",
-    applies_to: ["deployments.apps", "statefulsets.apps"],
-    render: {snake},
-}}
-
-#[cfg(test)]
-mod tests {{
-    use super::*;
-
-    #[test]
-    fn annotates_the_pods() {{
-        let ctx = TraitContext::for_test(json!({{"kind": "Deployment"}}));
-        let out = kiln_sdk::testing::render_trait({snake}, json!({{"note": "hi"}}), &ctx).unwrap();
-        let patch = out.patch_value().unwrap();
-        assert_eq!(patch["spec"]["template"]["metadata"]["annotations"]["example.com/note"], "hi");
-    }}
-}}
-"#
-    )
+/// The cases of a sandbox test, the same whatever the language.
+fn test_cases(template: Template, name: &str) -> String {
+    match template {
+        Template::Trait => trait_test(name),
+        Template::Workload => workload_test(name),
+        Template::Policy => policy_test(name),
+    }
 }
 
 fn trait_test(name: &str) -> String {
@@ -188,67 +159,6 @@ fn trait_test(name: &str) -> String {
     )
 }
 
-fn workload_source(name: &str, snake: &str) -> String {
-    format!(
-        r#"//! `{name}`: a Kiln component type. It renders a Deployment of one container.
-
-use kiln_sdk::prelude::*;
-
-/// Parameters of `{name}` (doc comments become `kiln definitions show` text).
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Params {{
-    /// The container image.
-    pub image: String,
-    /// How many pods.
-    #[serde(default = "one")]
-    pub replicas: u32,
-}}
-
-fn one() -> u32 {{
-    1
-}}
-
-/// Renders the Deployment.
-pub fn {snake}(params: Params, ctx: &Context) -> Result<WorkloadOutput> {{
-    let labels = json!({{ "app.oam.dev/component": ctx.component_name }});
-    Ok(WorkloadOutput::new(json!({{
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "spec": {{
-            "replicas": params.replicas,
-            "selector": {{ "matchLabels": labels }},
-            "template": {{
-                "metadata": {{ "labels": labels }},
-                "spec": {{ "containers": [{{ "name": ctx.component_name, "image": params.image }}] }}
-            }}
-        }}
-    }})))
-}}
-
-kiln_sdk::export_workload! {{
-    name: "{name}",
-    description: "A Deployment of one container.",
-    workload_type: "deployments.apps",
-    render: {snake},
-}}
-
-#[cfg(test)]
-mod tests {{
-    use super::*;
-
-    #[test]
-    fn renders_a_deployment() {{
-        let ctx = Context::for_test("api");
-        let out = kiln_sdk::testing::render_workload({snake}, json!({{"image": "nginx:1.27"}}), &ctx).unwrap();
-        assert_eq!(out.output["spec"]["replicas"], 1);
-        assert_eq!(out.output["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27");
-    }}
-}}
-"#
-    )
-}
-
 fn workload_test(name: &str) -> String {
     format!(
         r#"tests:
@@ -265,54 +175,6 @@ fn workload_test(name: &str) -> String {
           fields:
             spec.replicas: 2
             spec.template.spec.containers[0].image: "nginx:1.27"
-"#
-    )
-}
-
-fn policy_source(name: &str, snake: &str) -> String {
-    format!(
-        r#"//! `{name}`: a Kiln guardrail policy. It denies pods that use the host's network.
-
-use kiln_sdk::prelude::*;
-
-/// Parameters of `{name}`, set in the platform configuration.
-#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Params {{}}
-
-/// Denies every pod spec with `hostNetwork: true`.
-pub fn {snake}(_params: Params, input: &PolicyInput) -> Result<PolicyOutput> {{
-    let mut out = PolicyOutput::new();
-    for object in &input.objects {{
-        if let Some((path, spec)) = object.pod_spec()
-            && spec["hostNetwork"] == json!(true)
-        {{
-            let field = format!("{{path}}.hostNetwork");
-            out = out.deny(object, Some(&field), "pods may not use the host's network");
-        }}
-    }}
-    Ok(out)
-}}
-
-kiln_sdk::export_policy! {{
-    name: "{name}",
-    description: "Pods may not use the host's network.",
-    check: {snake},
-}}
-
-#[cfg(test)]
-mod tests {{
-    use super::*;
-
-    #[test]
-    fn denies_host_network() {{
-        let pod = json!({{"kind": "Pod", "metadata": {{"name": "p", "namespace": "default"}},
-                          "spec": {{"hostNetwork": true}}}});
-        let out = kiln_sdk::testing::check_policy({snake}, json!({{}}), vec![pod]).unwrap();
-        assert_eq!(out.violations().len(), 1);
-        assert_eq!(out.violations()[0].field.as_deref(), Some("spec.hostNetwork"));
-    }}
-}}
 "#
     )
 }

@@ -796,6 +796,79 @@ fn platform_kiln_new_scaffolds_a_trait_crate() {
 }
 
 #[test]
+fn platform_kiln_new_scaffolds_a_python_project() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = kiln_new_in(dir.path(), &["policy", "no-host-net", "--lang", "python"]);
+    assert!(
+        run.ok()
+            .starts_with("created policy \"no-host-net\" in no-host-net (Python)\n"),
+        "{}",
+        run.stdout
+    );
+    let project = dir.path().join("no-host-net");
+    assert_eq!(
+        file_names(&project),
+        [
+            ".gitignore",
+            "no-host-net.test.yaml",
+            "no_host_net.py",
+            "requirements.txt",
+            "test_no_host_net.py"
+        ]
+    );
+    let source = std::fs::read_to_string(project.join("no_host_net.py")).expect("the module");
+    assert!(source.contains("@policy(name=\"no-host-net\""), "{source}");
+    assert!(
+        source.contains("from kiln_sdk.guest import WitWorld"),
+        "{source}"
+    );
+    // The SDK this kiln was built with, as a pip requirement with the build tools.
+    let requirements =
+        std::fs::read_to_string(project.join("requirements.txt")).expect("requirements.txt");
+    let sdk = requirements
+        .lines()
+        .find_map(|l| l.strip_prefix("kiln-sdk[build,test] @ file://"))
+        .unwrap_or_else(|| panic!("a kiln-sdk requirement in:\n{requirements}"));
+    let pyproject = std::fs::read_to_string(Path::new(sdk).join("pyproject.toml"))
+        .expect("the SDK's pyproject.toml");
+    assert!(pyproject.contains("name = \"kiln-sdk\""), "{sdk}");
+    let test = std::fs::read_to_string(project.join("no-host-net.test.yaml")).expect("test file");
+    assert!(test.contains("definitions: [no_host_net.wasm]\n"), "{test}");
+    assert!(
+        test.contains("policies:\n  - type: no-host-net\n"),
+        "{test}"
+    );
+}
+
+#[test]
+fn platform_kiln_new_refuses_an_sdk_of_the_other_language() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rust_sdk = repo().join("sdk");
+    let err = kiln_new_in(
+        dir.path(),
+        &[
+            "trait",
+            "t",
+            "--lang",
+            "python",
+            "--sdk",
+            rust_sdk.to_str().expect("UTF-8"),
+        ],
+    )
+    .failed()
+    .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "error: no Kiln SDK at {} (pass --sdk with the path of sdk/python, the kiln-sdk \
+             Python package)\n",
+            rust_sdk.display()
+        )
+    );
+    assert!(file_names(dir.path()).is_empty());
+}
+
+#[test]
 fn platform_kiln_new_refuses_an_invalid_name() {
     let dir = tempfile::tempdir().expect("temp dir");
     let err = kiln_new_in(dir.path(), &["trait", "My_Note"])
