@@ -34,12 +34,20 @@ pub fn engine_config(fuel: bool, memory: usize, stack: usize) -> Config {
         .memory_reservation(memory as u64)
         .memory_guard_size(64 * 1024)
         .memory_reservation_for_growth(0);
-    // Instances come from the on-demand allocator with data segments copied, not the
-    // pooling allocator with copy-on-write images: for a short-lived process whose
-    // instances live microseconds, the pool's slot reset (memset, madvise and the TLB
-    // shootdowns it sends to every core) cost more than it saved. Measured on the
-    // benchmark app, 2 cores: N=100 89.7 ms vs 124.5 ms pooled, N=1 6.9 ms vs 12.7 ms.
-    config.memory_init_cow(false);
+    // Instances come from the on-demand allocator, not the pooling allocator: for a
+    // short-lived process whose instances live microseconds, the pool's slot reset
+    // (memset, madvise and the TLB shootdowns it sends to every core) cost more than it
+    // saved. Measured on the benchmark app, 2 cores: N=100 89.7 ms vs 124.5 ms pooled,
+    // N=1 6.9 ms vs 12.7 ms.
+    //
+    // Their memories map the module's data as a copy-on-write image instead of copying
+    // it in: a Python definition starts from ~13 MiB of snapshot, which copied into every
+    // fresh instance cost 3,200 page faults and ~9 ms each (N=100 with one Python trait per
+    // component, one thread: 1,152 ms of CPU and 317,000 faults copied, 457 ms and 81,600
+    // with images). For the built-ins it changes nothing measurable (examples/shop and the
+    // benchmark app at N=10, 100 and 1000, interleaved `perf stat`: CPU within noise,
+    // 2-5 % fewer faults). docs/performance.md, "Definitions in Python".
+    config.memory_init_cow(true);
     config
 }
 
