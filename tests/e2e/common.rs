@@ -111,6 +111,31 @@ pub fn render_stdin(app: &str, args: &[&str]) -> Run {
     run_cmd(cmd, Some(app))
 }
 
+/// Runs `kiln render -` with `app` on stdin, the definitions of `dir` (`-d`), plus `args`.
+pub fn render_with_definitions(app: &str, dir: &Path, args: &[&str]) -> Run {
+    let dir = dir.to_str().expect("UTF-8 path");
+    let mut all = vec!["-d", dir];
+    all.extend_from_slice(args);
+    render_stdin(app, &all)
+}
+
+/// An application of `components` components (`c00`, `c01`, ...), each a webservice of
+/// `nginx` with the trait `trait_type` and its `properties` (a YAML flow mapping).
+pub fn app_with_trait(trait_type: &str, properties: &str, components: usize) -> String {
+    let mut app = String::from(
+        "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: lab\nspec:\n  \
+         components:\n",
+    );
+    for i in 0..components {
+        app.push_str(&format!(
+            "    - name: c{i:02}\n      type: webservice\n      properties:\n        \
+             image: nginx\n      traits:\n        - type: {trait_type}\n          \
+             properties: {properties}\n"
+        ));
+    }
+    app
+}
+
 /// Parses a YAML stream of objects (as Kiln writes it) into JSON values.
 pub fn objects(yaml_stream: &str) -> Vec<serde_json::Value> {
     yaml_stream

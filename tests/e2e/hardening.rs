@@ -22,25 +22,11 @@ fn misbehave_dir() -> &'static PathBuf {
 /// An application of `components` components (`c00`, `c01`, ...), each a webservice with
 /// the misbehave trait in `properties` (a YAML flow mapping).
 fn app(properties: &str, components: usize) -> String {
-    let mut app = String::from(
-        "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: lab\nspec:\n  \
-         components:\n",
-    );
-    for i in 0..components {
-        app.push_str(&format!(
-            "    - name: c{i:02}\n      type: webservice\n      properties:\n        \
-             image: nginx\n      traits:\n        - type: misbehave\n          \
-             properties: {properties}\n"
-        ));
-    }
-    app
+    app_with_trait("misbehave", properties, components)
 }
 
 fn render(app: &str, args: &[&str]) -> Run {
-    let dir = misbehave_dir().to_str().expect("UTF-8 path").to_string();
-    let mut all = vec!["-d", dir.as_str()];
-    all.extend_from_slice(args);
-    render_stdin(app, &all)
+    render_with_definitions(app, misbehave_dir(), args)
 }
 
 /// The JSON objects of `-o json` output.

@@ -192,26 +192,9 @@ fn the_python_twin_renders_the_same_bytes_as_the_rust_trait() {
     assert_eq!(errors[0], errors[1]);
 }
 
-fn app(properties: &str, components: usize) -> String {
-    let mut app = String::from(
-        "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: lab\nspec:\n  \
-         components:\n",
-    );
-    for i in 0..components {
-        app.push_str(&format!(
-            "    - name: c{i:02}\n      type: webservice\n      properties:\n        \
-             image: nginx\n      traits:\n        - type: misbehave-py\n          \
-             properties: {properties}\n"
-        ));
-    }
-    app
-}
-
 fn render(properties: &str, components: usize, args: &[&str]) -> Run {
-    let dir = misbehave_dir().to_str().expect("UTF-8 path").to_string();
-    let mut all = vec!["-d", dir.as_str()];
-    all.extend_from_slice(args);
-    render_stdin(&app(properties, components), &all)
+    let app = app_with_trait("misbehave-py", properties, components);
+    render_with_definitions(&app, misbehave_dir(), args)
 }
 
 /// The `data` of the ConfigMap the trait reported for component `component`.
