@@ -1,7 +1,6 @@
 """The unit tests of ../src/lib.rs, natively with pytest."""
 
 import pytest
-
 from kiln_sdk import Error, TraitContext
 from kiln_sdk.testing import render_trait
 from pod_disruption_budget import Params, pod_disruption_budget

@@ -4,12 +4,21 @@ from dataclasses import dataclass
 from typing import List
 
 import pytest
-
 from kiln_sdk import (
-    Context, Error, Patch, PolicyInput, PolicyOutput, TraitContext, TraitOutput,
-    WorkloadOutput, container_label, policy, trait, workload,
+    Context,
+    Error,
+    Patch,
+    PolicyInput,
+    PolicyOutput,
+    TraitContext,
+    TraitOutput,
+    WorkloadOutput,
+    container_label,
+    definition,
+    policy,
+    trait,
+    workload,
 )
-from kiln_sdk import definition
 from kiln_sdk.testing import check_policy, denials, render_trait, render_workload
 
 
@@ -47,16 +56,19 @@ def test_a_trait_records_its_facts_and_stays_a_plain_function():
 
 def test_a_definition_needs_typed_parameters_and_a_description():
     with pytest.raises(TypeError, match="two arguments"):
+
         @trait(name="t", version="1.0.0", description="d")
         def one(params: Replicas) -> TraitOutput:
             return TraitOutput()
 
     with pytest.raises(TypeError, match="annotate f's first argument"):
+
         @trait(name="t", version="1.0.0", description="d")
         def f(params, ctx):
             return TraitOutput()
 
     with pytest.raises(TypeError, match="needs a description"):
+
         @trait(name="t", version="1.0.0")
         def g(params: Replicas, ctx: TraitContext) -> TraitOutput:
             return TraitOutput()
@@ -67,6 +79,7 @@ def test_a_component_holds_exactly_one_definition():
         definition.the_definition()
 
     for name in ["a", "b"]:
+
         @trait(name=name, version="1.0.0", description="d")
         def t(params: Replicas, ctx: TraitContext) -> TraitOutput:
             return TraitOutput()
@@ -110,18 +123,28 @@ def test_a_policy_denies_by_object_and_field():
         for obj in objects.objects:
             for path, container in obj.containers():
                 if not container["image"].startswith(tuple(params.allowed)):
-                    out.deny(obj, f"{container_label(path, container)}: not allowed", f"{path}.image")
+                    out.deny(
+                        obj, f"{container_label(path, container)}: not allowed", f"{path}.image"
+                    )
         return out
 
     deployment = {
         "kind": "Deployment",
         "metadata": {"name": "api", "namespace": "prod"},
-        "spec": {"template": {"spec": {
-            "initContainers": [{"name": "setup", "image": "ghcr.io/ok"}],
-            "containers": [{"name": "api", "image": "docker.io/bad"}],
-        }}},
+        "spec": {
+            "template": {
+                "spec": {
+                    "initContainers": [{"name": "setup", "image": "ghcr.io/ok"}],
+                    "containers": [{"name": "api", "image": "docker.io/bad"}],
+                }
+            }
+        },
     }
-    out = check_policy(registries, {"allowed": ["ghcr.io/"]}, [deployment, {"kind": "Service", "metadata": {"name": "s"}}])
+    out = check_policy(
+        registries,
+        {"allowed": ["ghcr.io/"]},
+        [deployment, {"kind": "Service", "metadata": {"name": "s"}}],
+    )
     assert denials(out) == [
         (
             "Deployment/prod/api",
@@ -139,4 +162,4 @@ def test_a_trait_context_reads_through_to_its_context_and_parses_lazily():
     assert not ctx.workload.has("/spec/jobTemplate")
     assert ctx.output("nothing") is None
     with pytest.raises(AttributeError):
-        ctx.no_such_field
+        _ = ctx.no_such_field

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Dict, List, Literal, NotRequired, Optional, TypedDict, Union
 
 import pytest
-
 from kiln_sdk import Error, parameter, schema_of
 from kiln_sdk.parameters import camel_case, parse
 
@@ -54,8 +53,16 @@ def test_the_schema_follows_the_type_hints_docstrings_and_defaults():
     assert schema["additionalProperties"] is False
     props = schema["properties"]
     assert list(props) == [
-        "image", "ports", "replicas", "cpu", "ratio", "exposure", "labels",
-        "minAvailable", "class", "extra",
+        "image",
+        "ports",
+        "replicas",
+        "cpu",
+        "ratio",
+        "exposure",
+        "labels",
+        "minAvailable",
+        "class",
+        "extra",
     ]
     assert props["image"] == {
         "type": "string",
@@ -80,7 +87,9 @@ def test_the_schema_follows_the_type_hints_docstrings_and_defaults():
     assert props["ratio"] == {"type": "number", "default": 0.5}
     assert props["exposure"] == {"enum": ["ClusterIP", "NodePort"], "default": "ClusterIP"}
     assert props["labels"] == {
-        "type": "object", "additionalProperties": {"type": "string"}, "default": {},
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "default": {},
     }
     assert props["minAvailable"] == {"type": ["integer", "string", "null"]}
     assert props["class"] == {"type": "string", "description": "The class.", "default": "standard"}
@@ -137,7 +146,10 @@ def test_properties_parse_into_the_dataclass():
             {"image": "x", "minAvailable": True},
             "minAvailable: expected an integer or a string or null, found a boolean",
         ),
-        ({"image": "x", "labels": {"team": 1}}, "labels.team: expected a string, found the integer 1"),
+        (
+            {"image": "x", "labels": {"team": 1}},
+            "labels.team: expected a string, found the integer 1",
+        ),
         ("nginx", 'expected an object, found the string "nginx"'),
     ],
 )

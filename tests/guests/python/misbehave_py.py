@@ -17,9 +17,7 @@ from typing import Literal, Optional
 
 from kiln_sdk import Error, TraitContext, TraitOutput, trait
 
-Mode = Literal[
-    "ok", "loop", "memory", "log", "sleep", "clock", "state", "raise", "field", "nan"
-]
+Mode = Literal["ok", "loop", "memory", "log", "sleep", "clock", "state", "raise", "field", "nan"]
 
 SEEN: list = []
 

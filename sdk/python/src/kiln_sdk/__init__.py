@@ -31,9 +31,9 @@ Test it natively with ``pytest`` (see :mod:`kiln_sdk.testing`); build it with
 from .context import ClusterVersion, Context, LazyJson, TraitContext
 from .definition import policy, trait, workload
 from .errors import Error
+from .guardrail import PolicyInput, PolicyObject, PolicyOutput, Violation, container_label
 from .output import Patch, TraitOutput, WorkloadOutput
 from .parameters import parameter, schema_of
-from .guardrail import PolicyInput, PolicyObject, PolicyOutput, Violation, container_label
 
 __version__ = "0.1.0"
 

@@ -77,9 +77,7 @@ def workload(
     return _record(WORKLOAD, name, version, description, (), (), workload_type)
 
 
-def policy(
-    *, name: str, version: str, description: Optional[str] = None
-) -> Callable[[F], F]:
+def policy(*, name: str, version: str, description: Optional[str] = None) -> Callable[[F], F]:
     """Makes ``fn(params, policy_input: PolicyInput) -> PolicyOutput`` a guardrail policy.
     The platform configures its parameters; it sees every object an application renders."""
     return _record(POLICY, name, version, description, (), (), None)

@@ -122,16 +122,12 @@ class PolicyOutput:
     #: Patches by object identity.
     mutations: List[Tuple[str, Patch]] = field(default_factory=list)
 
-    def deny(
-        self, obj: PolicyObject, message: str, field: Optional[str] = None
-    ) -> "PolicyOutput":
+    def deny(self, obj: PolicyObject, message: str, field: Optional[str] = None) -> "PolicyOutput":
         """Denies the application because of ``obj`` (and ``field``, a dotted path)."""
         self.violations.append(Violation(True, obj.id, field, message))
         return self
 
-    def warn(
-        self, obj: PolicyObject, message: str, field: Optional[str] = None
-    ) -> "PolicyOutput":
+    def warn(self, obj: PolicyObject, message: str, field: Optional[str] = None) -> "PolicyOutput":
         """Warns about ``obj`` without failing the render."""
         self.violations.append(Violation(False, obj.id, field, message))
         return self

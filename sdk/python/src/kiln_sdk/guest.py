@@ -20,9 +20,9 @@ from typing import Any, List, Optional
 from .context import ClusterVersion, Context, LazyJson, TraitContext
 from .definition import POLICY, TRAIT, WORKLOAD, Definition, the_definition
 from .errors import Error
+from .guardrail import PolicyInput, PolicyObject, PolicyOutput
 from .output import Patch, TraitOutput, WorkloadOutput
 from .parameters import parse
-from .guardrail import PolicyInput, PolicyObject, PolicyOutput
 
 
 def json_text(value: Any) -> str:
@@ -115,10 +115,10 @@ class WitWorld:
             out = call(d, json.loads(request.parameters), request)
             return _response(wit, d, out, diagnostic)
         except Error as e:
-            raise Err([diagnostic(field, message) for field, message in e.messages()])
+            raise Err([diagnostic(field, message) for field, message in e.messages()]) from None
         except Exception as e:  # a bug in the definition: say what and where, never trap
             message = f"{type(e).__name__}: {e}{_where(e)}"
-            raise Err([diagnostic(None, message)])
+            raise Err([diagnostic(None, message)]) from None
 
 
 def _patch(wit: Any, patch: Patch) -> Any:

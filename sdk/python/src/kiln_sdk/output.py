@@ -43,9 +43,9 @@ class Patch:
         return cls(cls.JSON_PATCH, operations)
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Patch)
-            and (self.strategy, self.value) == (other.strategy, other.value)
+        return isinstance(other, Patch) and (self.strategy, self.value) == (
+            other.strategy,
+            other.value,
         )
 
     def __repr__(self) -> str:

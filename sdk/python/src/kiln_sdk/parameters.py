@@ -131,7 +131,7 @@ def _attribute_docs(cls: Any) -> Dict[str, str]:
     if not isinstance(body, ast.ClassDef):
         return docs
     statements = body.body
-    for statement, following in zip(statements, statements[1:]):
+    for statement, following in zip(statements, statements[1:], strict=False):
         if (
             isinstance(statement, ast.AnnAssign)
             and isinstance(statement.target, ast.Name)
@@ -179,9 +179,7 @@ def _fields(cls: Any) -> List[_Field]:
             (tp,) = typing.get_args(tp)
             tp, described = _strip(tp)
         description = described or docs.get(name)
-        out.append(
-            _Field(name, name, tp, name in required_keys, dataclasses.MISSING, description)
-        )
+        out.append(_Field(name, name, tp, name in required_keys, dataclasses.MISSING, description))
     return out
 
 
@@ -265,9 +263,7 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.key: _json_default(getattr(value, f.attribute)) for f in _fields(type(value))
-        }
+        return {f.key: _json_default(getattr(value, f.attribute)) for f in _fields(type(value))}
     if isinstance(value, (list, tuple)):
         return [_json_default(v) for v in value]
     if isinstance(value, dict):

@@ -21,9 +21,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .context import Context, TraitContext
 from .definition import parameter_type
+from .guardrail import PolicyInput, PolicyObject, PolicyOutput
 from .output import TraitOutput, WorkloadOutput
 from .parameters import parse
-from .guardrail import PolicyInput, PolicyObject, PolicyOutput
 
 
 def _parsed(function: Callable[..., Any], properties: Optional[Dict[str, Any]]) -> Any:
