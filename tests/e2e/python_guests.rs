@@ -178,7 +178,9 @@ fn the_python_twin_renders_the_same_bytes_as_the_rust_trait() {
         from_rust.contains("kind: PodDisruptionBudget"),
         "{from_rust}"
     );
-    assert_eq!(from_rust, render_with(python));
+    let from_python = render_with(python);
+    assert_eq!(from_rust, from_python);
+    assert_eq!(from_python, render_with(python), "the Python twin, twice");
     // Errors too: the host words them, from what each returned.
     let both = SHOP.replace(
         "{ maxUnavailable: \"25%\" }",

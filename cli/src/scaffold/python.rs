@@ -37,15 +37,40 @@ pub(super) fn project(template: Template, name: &str, dir: &Path, sdk: &Path) ->
             "*.wasm\n__pycache__/\n.venv/\n".to_string(),
         ),
     ];
-    let next_steps = format!(
-        "created {kind} \"{name}\" in {dir} (Python)\n\nnext:\n  cd {dir}\n  \
-         python3 -m venv .venv && . .venv/bin/activate\n  \
-         pip install -r requirements.txt                     # the SDK and componentize-py\n  \
-         pytest                                              # unit tests, natively\n  \
-         python -m kiln_sdk build {snake} -o {snake}.wasm    # the component\n  \
-         kiln test                                           # {name}.test.yaml, in the sandbox\n",
-        dir = dir.display()
+    let build = format!("python -m kiln_sdk build {snake} -o {snake}.wasm");
+    let test = format!("{name}.test.yaml, in the sandbox");
+    let steps = [
+        (format!("cd {}", dir.display()), ""),
+        (
+            "python3 -m venv .venv && . .venv/bin/activate".to_string(),
+            "",
+        ),
+        (
+            "pip install -r requirements.txt".to_string(),
+            "the SDK and componentize-py",
+        ),
+        ("pytest".to_string(), "unit tests, natively"),
+        (build, "the component"),
+        ("kiln test".to_string(), test.as_str()),
+    ];
+    // The comments in one column, whatever the name's length.
+    let width = steps
+        .iter()
+        .map(|(command, _)| command.len())
+        .max()
+        .unwrap_or(0)
+        + 3;
+    let mut next_steps = format!(
+        "created {kind} \"{name}\" in {} (Python)\n\nnext:\n",
+        dir.display()
     );
+    for (command, comment) in &steps {
+        if comment.is_empty() {
+            next_steps.push_str(&format!("  {command}\n"));
+        } else {
+            next_steps.push_str(&format!("  {command:width$}# {comment}\n"));
+        }
+    }
     Project { files, next_steps }
 }
 
