@@ -9,7 +9,7 @@ use crate::args::{NewArgs, NewKind, NewLanguage};
 use crate::output::Output;
 use crate::scaffold::{self, Language, Template};
 
-/// Writes the crate and prints the next steps.
+/// Writes the project and prints the next steps.
 pub fn run(args: &NewArgs) -> Result<Output> {
     let template = match args.kind {
         NewKind::Trait => Template::Trait,
