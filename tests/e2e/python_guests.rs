@@ -157,6 +157,26 @@ fn the_python_twin_passes_the_rust_traits_own_test_file() {
 }
 
 #[test]
+fn the_python_twin_describes_itself_as_the_rust_trait_does() {
+    // Name, kind, version, description, applies-to, and each parameter with its type and
+    // description: the schema each SDK derives from its own types reads the same.
+    let rust = definitions_dir(example_trait_wasm(), "pod_disruption_budget.wasm");
+    let python = python_twin().parent().expect("a directory");
+    let show = |dir: &Path| {
+        let dir = dir.to_str().expect("UTF-8 path");
+        run(&["definitions", "show", "pod-disruption-budget", "-d", dir])
+            .ok()
+            .to_string()
+    };
+    let from_rust = show(rust.path());
+    assert!(
+        from_rust.contains("minAvailable (integer or string)"),
+        "{from_rust}"
+    );
+    assert_eq!(from_rust, show(python));
+}
+
+#[test]
 fn the_python_twin_renders_the_same_bytes_as_the_rust_trait() {
     let rust = definitions_dir(example_trait_wasm(), "pod_disruption_budget.wasm");
     let python = python_twin().parent().expect("a directory");
