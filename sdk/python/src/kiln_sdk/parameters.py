@@ -33,11 +33,12 @@ from __future__ import annotations
 import ast
 import dataclasses
 import enum
+import functools
 import inspect
 import textwrap
 import types
 import typing
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from .errors import Error
 
@@ -152,8 +153,13 @@ class _Field(typing.NamedTuple):
     description: Optional[str]
 
 
-def _fields(cls: Any) -> List[_Field]:
-    """The object fields of a dataclass or TypedDict, in declaration order."""
+@functools.cache
+def _fields(cls: Any) -> Tuple[_Field, ...]:
+    """The object fields of a dataclass or TypedDict, in declaration order.
+
+    Kept per class: finding the attribute docstrings reads and parses the class's source,
+    which parsing the properties of every render must not repeat. The decorator derives
+    the schema at build time, so a component's snapshot holds them already."""
     hints = _hints(cls)
     docs = _attribute_docs(cls)
     out = []
@@ -170,7 +176,7 @@ def _fields(cls: Any) -> List[_Field]:
             description = options.get("description") or described or docs.get(f.name)
             key = options.get("name") or camel_case(f.name)
             out.append(_Field(f.name, key, tp, required, default, description))
-        return out
+        return tuple(out)
     required_keys = getattr(cls, "__required_keys__", frozenset(hints))
     for name, hint in hints.items():
         tp, described = _strip(hint)
@@ -180,7 +186,7 @@ def _fields(cls: Any) -> List[_Field]:
             tp, described = _strip(tp)
         description = described or docs.get(name)
         out.append(_Field(name, name, tp, name in required_keys, dataclasses.MISSING, description))
-    return out
+    return tuple(out)
 
 
 def _is_object_type(tp: Any) -> bool:
